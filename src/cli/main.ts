@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-key-store';
+import { ROLES, type Role } from '../auth/principal';
+import { loadConfig } from '../config';
+import { syncCourts } from '../courts/courts';
+import { openDatabase } from '../db';
+import { setLogLevel } from '../shared/logger';
+
+const USAGE = `usage:
+  npm run cli -- keys create --role ROLE --courts CODE[,CODE...]|all --name TEXT
+  npm run cli -- keys revoke KEY_ID
+  npm run cli -- keys list
+  npm run cli -- migrate
+roles: ${ROLES.join(', ')}`;
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { role: { type: 'string' }, courts: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [group, verb, arg] = positionals;
+  if (values.help || !group) return void console.log(USAGE);
+  const known = (group === 'keys' && ['create', 'revoke', 'list'].includes(verb)) || group === 'migrate';
+  if (!known) fail(USAGE);
+  if (group === 'keys' && verb === 'create') {
+    if (!values.role || !ROLES.includes(values.role as Role)) fail(`--role must be one of: ${ROLES.join(', ')}`);
+    if (!values.courts) fail('--courts is required: a comma-separated list of court codes, or all');
+    if (!values.name?.trim()) fail('--name is required: who or what the key is for');
+  }
+  if (group === 'keys' && verb === 'revoke' && !arg) fail('keys revoke needs the key id (key_…), see keys list');
+
+  const config = loadConfig();
+  setLogLevel('warn');
+  const db = await openDatabase(config);
+  try {
+    await syncCourts(db.knex, config.courts);
+    if (group === 'migrate') return void console.log('migrations are current');
+    if (verb === 'create') {
+      const courts = values.courts === 'all' ? 'all' : values.courts!.split(',').map((c) => c.trim()).filter(Boolean);
+      const { id, key } = await createApiKey(db.knex, { role: values.role as Role, courts, name: values.name!.trim() });
+      console.log(`Created API key ${id} (role ${values.role}, courts ${values.courts}, name "${values.name!.trim()}").`);
+      console.log('It is shown only this once; only its hash is stored:');
+      console.log(key);
+    } else if (verb === 'revoke') {
+      await revokeApiKey(db.knex, arg);
+      console.log(`Revoked API key ${arg}.`);
+    } else {
+      for (const k of await listApiKeys(db.knex)) {
+        console.log([k.public_id, k.role, k.all_courts ? 'all' : k.court_codes.join(','), `"${k.name}"`, k.key_prefix + '…', k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active'].join('  '));
+      }
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: Error) => {
+  fail(`error: ${e.message}`);
+});

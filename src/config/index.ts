@@ -1,0 +1,222 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Joi from 'joi';
+import { validateLocalAmounts, type LocalFeeAmounts } from '../fees/compute';
+
+/**
+ * The one place that reads configuration: `config/default.json`, then `config/<env>.json`,
+ * then `config/local.json` (untracked, optional), then the environment variables the API
+ * contract names. Validated once and frozen; a bad setting stops start-up naming it.
+ */
+export type Env = 'development' | 'test' | 'production';
+export type CourtLevel = 'high' | 'intermediate' | 'basic';
+
+export interface CourtConfig {
+  code: string;
+  name: string;
+  level: CourtLevel;
+  province: string;
+  designation: string;
+  timeZone: string;
+  fees?: LocalFeeAmounts;
+}
+
+export interface ProvinceConfig {
+  name: string;
+  abbreviation: string;
+  fees: LocalFeeAmounts;
+}
+
+export interface Config {
+  env: Env;
+  http: { port: number; bodyLimit: string; metricsPublic: boolean; shutdownGraceMs: number };
+  publicBaseUrl: string;
+  log: { level: string };
+  db: { url: string | null; embeddedDir: string; pool: { min: number; max: number } };
+  auth: { keyCacheTtlMs: number };
+  invoices: { defaultDueDays: number; tokenBytes: number };
+  demo: { seedKeys: boolean };
+  stripe: { secretKey: string | null; webhookSecrets: string[]; apiBase: string | null };
+  provinces: Record<string, ProvinceConfig>;
+  courts: CourtConfig[];
+}
+
+const localFees = Joi.object({
+  divorce: Joi.number().integer().min(0),
+  personalityRights: Joi.number().integer().min(0),
+  otherNonProperty: Joi.number().integer().min(0),
+  ipNoAmount: Joi.number().integer().min(0),
+  jurisdictionObjection: Joi.number().integer().min(0),
+  enforcementNoAmount: Joi.number().integer().min(0),
+});
+
+const schema = Joi.object<Config>({
+  env: Joi.string().valid('development', 'test', 'production').required(),
+  http: Joi.object({
+    port: Joi.number().integer().min(0).max(65535).required(),
+    bodyLimit: Joi.string().required(),
+    metricsPublic: Joi.boolean().required(),
+    shutdownGraceMs: Joi.number().integer().min(0).required(),
+  }).required(),
+  publicBaseUrl: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+  log: Joi.object({ level: Joi.string().valid('error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly').required() }).required(),
+  db: Joi.object({
+    url: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).allow(null),
+    embeddedDir: Joi.string().required(),
+    pool: Joi.object({ min: Joi.number().integer().min(0).required(), max: Joi.number().integer().min(1).required() }).required(),
+  }).required(),
+  auth: Joi.object({ keyCacheTtlMs: Joi.number().integer().min(0).required() }).required(),
+  invoices: Joi.object({
+    defaultDueDays: Joi.number().integer().min(1).max(90).required(),
+    tokenBytes: Joi.number().integer().min(16).max(64).required(),
+  }).required(),
+  demo: Joi.object({ seedKeys: Joi.boolean().required() }).required(),
+  stripe: Joi.object({
+    secretKey: Joi.string().pattern(/^(sk|rk)_/).allow(null),
+    webhookSecrets: Joi.array().items(Joi.string().pattern(/^whsec_/)).required(),
+    apiBase: Joi.string().uri({ scheme: ['http', 'https'] }).allow(null),
+  }).required(),
+  provinces: Joi.object()
+    .pattern(/^\d{2}$/, Joi.object({ name: Joi.string().required(), abbreviation: Joi.string().length(1).required(), fees: localFees.required() }))
+    .min(1)
+    .required(),
+  courts: Joi.array()
+    .items(
+      Joi.object({
+        code: Joi.string().pattern(/^\d{4,6}$/).required(),
+        name: Joi.string().required(),
+        level: Joi.string().valid('high', 'intermediate', 'basic').required(),
+        province: Joi.string().required(),
+        designation: Joi.string().pattern(/^\p{Script=Han}\d{0,4}$/u).required(),
+        timeZone: Joi.string().required(),
+        fees: localFees,
+      }),
+    )
+    .min(1)
+    .unique('code')
+    .unique('designation')
+    .required(),
+});
+
+type Json = Record<string, unknown>;
+
+function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Json, v as Json) : v;
+  }
+  return out;
+}
+
+function readJson(file: string): Json {
+  if (!fs.existsSync(file)) return {};
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+  } catch (e) {
+    throw new ConfigError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export class ConfigError extends Error {}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Json {
+  const o: Json = {};
+  const set = (p: string, v: unknown) => {
+    const keys = p.split('.');
+    let cur = o;
+    for (const k of keys.slice(0, -1)) cur = (cur[k] ??= {}) as Json;
+    cur[keys[keys.length - 1]] = v;
+  };
+  if (env.NODE_ENV) set('env', env.NODE_ENV);
+  if (env.PORT !== undefined && env.PORT !== '') set('http.port', Number.isNaN(Number(env.PORT)) ? env.PORT : Number(env.PORT));
+  if (env.DATABASE_URL) set('db.url', env.DATABASE_URL);
+  if (env.COURTPAY_DATA_DIR) set('db.embeddedDir', env.COURTPAY_DATA_DIR);
+  if (env.LOG_LEVEL) set('log.level', env.LOG_LEVEL);
+  if (env.PUBLIC_BASE_URL) set('publicBaseUrl', env.PUBLIC_BASE_URL);
+  if (env.STRIPE_SECRET_KEY) set('stripe.secretKey', env.STRIPE_SECRET_KEY);
+  if (env.STRIPE_WEBHOOK_SECRET) set('stripe.webhookSecrets', env.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()).filter(Boolean));
+  if (env.STRIPE_API_BASE) set('stripe.apiBase', env.STRIPE_API_BASE);
+  return o;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  dir?: string;
+  overrides?: Json;
+}
+
+/** Loads, validates and freezes the configuration. Throws ConfigError naming the bad setting. */
+export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
+  const env = opts.env ?? process.env;
+  const dir = opts.dir ?? env.COURTPAY_CONFIG_DIR ?? path.resolve(__dirname, '../../config');
+  const nodeEnv = env.NODE_ENV || 'development';
+  let raw = readJson(path.join(dir, 'default.json'));
+  raw = deepMerge(raw, readJson(path.join(dir, `${nodeEnv}.json`)));
+  raw = deepMerge(raw, readJson(path.join(dir, 'local.json')));
+  raw = deepMerge(raw, fromEnvironment(env));
+  if (!env.PUBLIC_BASE_URL && !(opts.overrides && 'publicBaseUrl' in opts.overrides) && typeof (raw.http as Json)?.port === 'number') {
+    raw.publicBaseUrl = `http://localhost:${(raw.http as Json).port}`;
+  }
+  if (opts.overrides) raw = deepMerge(raw, opts.overrides);
+
+  const { value, error } = schema.validate(raw, { abortEarly: true, convert: false, allowUnknown: false });
+  if (error) {
+    const d = error.details[0];
+    throw new ConfigError(`invalid setting ${d.path.join('.') || '(root)'}: ${d.message}`);
+  }
+  const cfg = value as Config;
+  checkCrossReferences(cfg);
+  return deepFreeze(cfg);
+}
+
+function checkCrossReferences(cfg: Config): void {
+  if (cfg.env === 'production' && !cfg.db.url) throw new ConfigError('invalid setting db.url (DATABASE_URL): required in production');
+  if (cfg.env === 'production' && !cfg.stripe.secretKey) {
+    throw new ConfigError('invalid setting stripe.secretKey (STRIPE_SECRET_KEY): the sandbox processor is refused in production');
+  }
+  for (const [code, p] of Object.entries(cfg.provinces)) {
+    try {
+      validateLocalAmounts(p.fees);
+    } catch (e) {
+      throw new ConfigError(`invalid setting provinces.${code}.fees: ${(e as Error).message}`);
+    }
+  }
+  cfg.courts.forEach((c, i) => {
+    const province = cfg.provinces[c.province];
+    if (!province) throw new ConfigError(`invalid setting courts.${i}.province: unknown province "${c.province}"`);
+    if (!c.designation.startsWith(province.abbreviation)) {
+      throw new ConfigError(`invalid setting courts.${i}.designation: must start with the province abbreviation ${province.abbreviation}`);
+    }
+    if (!isTimeZone(c.timeZone)) throw new ConfigError(`invalid setting courts.${i}.timeZone: unknown time zone "${c.timeZone}"`);
+    try {
+      validateLocalAmounts({ ...province.fees, ...c.fees });
+    } catch (e) {
+      throw new ConfigError(`invalid setting courts.${i}.fees: ${(e as Error).message}`);
+    }
+  });
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The fee amounts a court charges where the province sets them (court overrides province). */
+export function localFeesFor(cfg: Config, courtCode: string): LocalFeeAmounts {
+  const court = cfg.courts.find((c) => c.code === courtCode);
+  if (!court) return {};
+  return { ...cfg.provinces[court.province]?.fees, ...court.fees };
+}

@@ -1,0 +1,18 @@
+import { courtFilter } from '../auth/principal';
+import type { RouteDef } from '../http/route';
+import { listCourts } from './courts';
+
+export const courtRoutes: RouteDef[] = [
+  {
+    method: 'get',
+    path: '/v1/courts',
+    summary: 'The courts this key may see',
+    tag: 'courts',
+    access: 'any_key',
+    responses: { 200: '{ data: [{ code, name, level, timeZone }] }' },
+    async read({ db, principal }) {
+      const courts = await listCourts(db, courtFilter(principal));
+      return { status: 200, body: { data: courts.map(({ code, name, level, timeZone, designation }) => ({ code, name, level, timeZone, designation })) } };
+    },
+  },
+];

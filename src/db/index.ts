@@ -1,0 +1,64 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from '../config';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
+import { migrateToLatest } from './migrate';
+
+// bigint columns (fen) come back as JS numbers: amounts are bounded far below 2^53 by CHECK constraints.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// dates stay the calendar strings they are; a time zone must never shift a due date.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+export type Queryable = Knex | Knex.Transaction;
+
+export interface Database {
+  knex: Knex;
+  embedded: EmbeddedPostgres | null;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  migrate?: boolean;
+  /** For tests: start the embedded database from this dumped data folder. */
+  loadDataDir?: Blob;
+  embeddedDir?: string;
+}
+
+export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = {}): Promise<Database> {
+  let embedded: EmbeddedPostgres | null = null;
+  let connection: Knex.PgConnectionConfig | string;
+  let pool = { ...cfg.db.pool };
+  if (cfg.db.url) {
+    connection = cfg.db.url;
+  } else {
+    embedded = await startEmbeddedPostgres({ dataDir: opts.embeddedDir ?? cfg.db.embeddedDir, loadDataDir: opts.loadDataDir });
+    connection = { host: '127.0.0.1', port: embedded.port, user: 'postgres', database: 'postgres' };
+    pool = { min: 0, max: 1 };
+  }
+  const knex = knexFactory({ client: 'pg', connection, pool: { ...pool, acquireTimeoutMillis: 10000 } });
+  const db: Database = {
+    knex,
+    embedded,
+    async close() {
+      await knex.destroy();
+      if (embedded) await embedded.stop();
+    },
+  };
+  if (opts.migrate !== false) {
+    try {
+      await migrateToLatest(knex);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+  return db;
+}
+
+/** Runs fn in a transaction, joining the caller's transaction when one is passed (never nesting). */
+export async function inTransaction<T>(db: Queryable, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if ((db as Tx).isTransaction) return fn(db as Tx);
+  return (db as Knex).transaction(fn);
+}

@@ -1,0 +1,109 @@
+import express from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import type { ApiKeyAuthenticator } from '../auth/api-key-store';
+import { caseRoutes } from '../cases/routes';
+import type { Config } from '../config';
+import { courtRoutes } from '../courts/routes';
+import { migrationsCurrent } from '../db/migrate';
+import { feeRoutes } from '../fees/routes';
+import { invoiceRoutes } from '../invoices/routes';
+import { AppError, NotFoundError } from '../shared/errors';
+import { createMetrics } from './metrics';
+import { mountRoutes } from './mount';
+import { buildOpenApi, renderDocs } from './openapi';
+import { problemHandler } from './problem';
+import { requestContext } from './request-context';
+import type { RouteDef } from './route';
+
+export interface AppDeps {
+  knex: Knex;
+  config: Readonly<Config>;
+  authenticator: ApiKeyAuthenticator;
+}
+
+/** Every API route, in one list: mounted from it, documented from it, access-tested from it. */
+export const apiRoutes: readonly RouteDef[] = [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes];
+
+interface ServiceParts {
+  metricsText: () => Promise<string>;
+  metricsType: string;
+  openapi: () => unknown;
+  docs: () => string;
+}
+
+function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
+  let migrated = false;
+  return [
+    {
+      method: 'get', path: '/healthz', summary: 'The process is alive', tag: 'service', access: 'public', responses: { 200: '{ status: "ok" }' },
+      async read() {
+        return { status: 200, body: { status: 'ok' } };
+      },
+    },
+    {
+      method: 'get', path: '/readyz', summary: 'Database reachable and migrations current', tag: 'service', access: 'public', responses: { 200: 'ready', 503: 'not ready' },
+      async read({ db }) {
+        try {
+          await db.raw('select 1');
+          migrated ||= await migrationsCurrent(db);
+          if (!migrated) return { status: 503, body: { status: 'migrations_pending' } };
+          return { status: 200, body: { status: 'ready' } };
+        } catch {
+          throw new AppError('database_unavailable', 'the database is not reachable', 503, { isOperational: true });
+        }
+      },
+    },
+    {
+      method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'service', access: deps.config.http.metricsPublic ? 'public' : ['admin'], produces: 'text/plain',
+      responses: { 200: 'Prometheus text format' },
+      async read({ res }) {
+        res.type(parts.metricsType);
+        return { status: 200, body: await parts.metricsText() };
+      },
+    },
+    {
+      method: 'get', path: '/openapi.json', summary: 'This API described (OpenAPI 3)', tag: 'service', access: 'public', responses: { 200: 'OpenAPI document' },
+      async read() {
+        return { status: 200, body: parts.openapi() };
+      },
+    },
+    {
+      method: 'get', path: '/docs', summary: 'This API as a page', tag: 'service', access: 'public', produces: 'text/html', responses: { 200: 'HTML' },
+      async read({ res }) {
+        res.type('html');
+        return { status: 200, body: parts.docs() };
+      },
+    },
+  ];
+}
+
+export function buildApp(deps: AppDeps): express.Express {
+  const app = express();
+  const metrics = createMetrics();
+  const service = serviceRoutes(deps, {
+    metricsText: () => metrics.registry.metrics(),
+    metricsType: metrics.registry.contentType,
+    openapi: () => openapi,
+    docs: () => docs,
+  });
+  const documented = [...service, ...apiRoutes];
+  const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
+  const docs = renderDocs(documented);
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestContext);
+  app.use(metrics.middleware);
+  app.use(helmet());
+  app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: 'application/json' }));
+
+  const router = express.Router();
+  mountRoutes(router, documented, deps);
+  app.use(router);
+  app.use(() => {
+    throw new NotFoundError('route', 'route_not_found');
+  });
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { RequestHandler } from 'express';
+import client from 'prom-client';
+
+export interface Metrics {
+  registry: client.Registry;
+  middleware: RequestHandler;
+}
+
+/** Request durations by route template (never the raw path: case numbers would explode the label set). */
+export function createMetrics(): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const duration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer();
+    res.on('finish', () => end({ method: req.method, route: (res.locals.route as string) ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  };
+  return { registry, middleware };
+}

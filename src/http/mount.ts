@@ -1,0 +1,88 @@
+import type { Request, Response, Router } from 'express';
+import type { Knex } from 'knex';
+import type { ApiKeyAuthenticator } from '../auth/api-key-store';
+import { assertRole, type Principal } from '../auth/principal';
+import type { Config } from '../config';
+import { currentContext } from '../shared/context';
+import { AppError, UnauthorizedError } from '../shared/errors';
+import { beginIdempotent, checkKey, completeIdempotent, releaseIdempotent, requestHash, type Claim } from './idempotency';
+import { expressPath, isWrite, type Reply, type RouteContext, type RouteDef, type WriteRoute } from './route';
+import { validate } from './validate';
+
+export interface MountDeps {
+  knex: Knex;
+  config: Readonly<Config>;
+  authenticator: ApiKeyAuthenticator;
+}
+
+/** Turns route definitions into Express handlers: auth, validation, idempotency and transactions live here once. */
+export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: MountDeps): void {
+  for (const route of routes) {
+    router[route.method](expressPath(route.path), async (req: Request, res: Response) => {
+      res.locals.route = route.path;
+      const principal = await authorize(route, req, deps.authenticator);
+      const ctx: RouteContext = {
+        req,
+        res,
+        principal: principal as Principal,
+        params: route.params ? validate(route.params, req.params, 'params') : (req.params as Record<string, string>),
+        query: route.query ? validate(route.query, req.query, 'query') : (req.query as Record<string, unknown>),
+        body: route.body ? validate(route.body, bodyOf(req), 'body') : undefined,
+        db: deps.knex,
+        config: deps.config,
+      };
+      const reply = isWrite(route) ? await runWrite(route, ctx, deps.knex) : await route.read(ctx);
+      if (reply) send(res, reply);
+    });
+  }
+}
+
+function bodyOf(req: Request): unknown {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    throw new AppError('unsupported_media_type', 'send the body as application/json', 415, { errors: [{ field: 'Content-Type', message: 'must be application/json' }] });
+  }
+  return req.body ?? {};
+}
+
+async function authorize(route: RouteDef, req: Request, authenticator: ApiKeyAuthenticator): Promise<Principal | null> {
+  if (route.access === 'public') return null;
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new UnauthorizedError();
+  const principal = await authenticator.authenticate(m[1]);
+  if (!principal) throw new UnauthorizedError('the API key is not valid or has been revoked', 'invalid_api_key');
+  const ctx = currentContext();
+  if (ctx) ctx.actor = { type: 'api_key', id: principal.keyId };
+  if (route.access !== 'any_key') assertRole(principal, route.access);
+  return principal;
+}
+
+async function runWrite(route: WriteRoute, ctx: RouteContext, knex: Knex): Promise<Reply> {
+  const key = ctx.req.get('idempotency-key');
+  let claim: Claim | null = null;
+  if (key !== undefined && ctx.principal) {
+    checkKey(key);
+    const begun = await beginIdempotent(knex, ctx.principal.keyId, key, route.method, ctx.req.originalUrl, requestHash(route.method, ctx.req.originalUrl, ctx.body ?? null));
+    if (begun.kind === 'replay') return begun.reply;
+    claim = begun.claim;
+  }
+  try {
+    return await knex.transaction(async (tx) => {
+      const reply = await route.write(ctx, tx);
+      if (claim) await completeIdempotent(tx, claim, reply);
+      return reply;
+    });
+  } catch (e) {
+    if (claim) await releaseIdempotent(knex, claim);
+    throw e;
+  }
+}
+
+function send(res: Response, reply: Reply): void {
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  res.status(reply.status);
+  if (reply.body === undefined) res.end();
+  else if (typeof reply.body === 'string') res.send(reply.body);
+  else res.json(reply.body);
+}

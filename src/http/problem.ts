@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { AppError } from '../shared/errors';
+import { logger } from '../shared/logger';
+import { currentContext } from '../shared/context';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  412: 'Precondition failed',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+export function sendProblem(res: Response, err: AppError): void {
+  for (const [k, v] of Object.entries(err.extra.headers ?? {})) res.setHeader(k, v);
+  res
+    .status(err.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `https://courtpay.example/problems/${err.code.replace(/_/g, '-')}`,
+        title: TITLES[err.status] ?? 'Error',
+        status: err.status,
+        detail: err.message,
+        code: err.code,
+        ...(err.errors ? { errors: err.errors } : {}),
+        requestId: currentContext()?.requestId,
+      }),
+    );
+}
+
+/** Errors from body-parser and friends carry a status and a type; translate those we know. */
+function fromFramework(err: { type?: string; status?: number; message?: string }): AppError | null {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new AppError('malformed_json', 'the request body is not valid JSON', 400, { errors: [{ field: 'body', message: 'not valid JSON' }] });
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'the request body is too large', 413, { errors: [{ field: 'body', message: 'too large' }] });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_encoding', err.message ?? 'unsupported encoding', 415);
+  }
+  if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) return new AppError('bad_request', err.message ?? 'bad request', err.status);
+  return null;
+}
+
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const known = err instanceof AppError ? err : fromFramework(err);
+  if (known && known.status < 500) return sendProblem(res, known);
+  const appErr = known ?? new AppError('internal_error', 'something went wrong; the request id identifies it in the logs', 500);
+  logger.error('request failed', { method: req.method, path: req.route?.path ?? req.path, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+  if (res.headersSent) return;
+  sendProblem(res, appErr);
+};

@@ -1,0 +1,64 @@
+import type { Request, Response } from 'express';
+import type Joi from 'joi';
+import type { Knex } from 'knex';
+import type { Principal, Role } from '../auth/principal';
+import type { Config } from '../config';
+
+/** Who may call a route: nobody needs a key, any valid key, or one of these roles. */
+export type Access = 'public' | 'any_key' | readonly Role[];
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  req: Request;
+  res: Response;
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+  db: Knex;
+  config: Readonly<Config>;
+}
+
+interface BaseRoute {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI path template, e.g. /v1/cases/{caseNumber}. */
+  path: string;
+  summary: string;
+  tag: string;
+  access: Access;
+  params?: Joi.ObjectSchema;
+  query?: Joi.ObjectSchema;
+  body?: Joi.Schema;
+  /** Documented responses besides errors: status → description. */
+  responses: Record<number, string>;
+  /** The response is not JSON (HTML pages, Prometheus text). */
+  produces?: string;
+}
+
+/** A route that only reads: runs on the pool. */
+export interface ReadRoute extends BaseRoute {
+  read: (ctx: RouteContext<any, any, any>) => Promise<Reply | void>;
+}
+
+/**
+ * A route that changes something: runs in one transaction, which also records the
+ * Idempotency-Key response, so the write and its replay record commit together.
+ */
+export interface WriteRoute extends BaseRoute {
+  write: (ctx: RouteContext<any, any, any>, tx: Knex.Transaction) => Promise<Reply>;
+}
+
+export type RouteDef = ReadRoute | WriteRoute;
+
+export function isWrite(r: RouteDef): r is WriteRoute {
+  return 'write' in r;
+}
+
+export function expressPath(template: string): string {
+  return template.replace(/\{(\w+)\}/g, ':$1');
+}

@@ -1,0 +1,165 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { publicId } from '../auth/keys';
+import { assertCanSee, assertCourtInScope, courtFilter, type Principal } from '../auth/principal';
+import { recordAudit } from '../audit/record';
+import { findVisibleCase } from '../cases/cases';
+import type { Config } from '../config';
+import { addDays, courtToday, requireCourt } from '../courts/courts';
+import type { Queryable } from '../db';
+import type { FeeKind, Halving, Stage } from '../fees/compute';
+import { quoteFee } from '../fees/quote';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import { presentInvoice, type InvoiceRow, type RemissionRow } from './present';
+import { deriveStatus } from './status';
+
+export interface Payer {
+  name: string;
+  role: string;
+  type?: 'natural_person' | 'legal_person' | 'other_organization';
+  email?: string;
+  phone?: string;
+}
+
+export interface IssueInput {
+  feeKind: FeeKind;
+  payer: Payer;
+  claimAmount?: number;
+  propertyAmount?: number;
+  damagesAmount?: number;
+  stage?: Stage;
+  halving?: Halving;
+  amount?: number;
+  dueDate?: string;
+}
+
+/** Issue a fee invoice (缴费通知书): the schedule computes the amount; the notice is dated today in the court's zone. */
+export async function issueInvoice(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, caseNumber: string, input: IssueInput) {
+  const kase = await findVisibleCase(tx, principal, caseNumber, true);
+  if (kase.status !== 'open') throw new ConflictError('case_not_open', `case ${kase.case_number} is ${kase.status}; no new fees can be issued`);
+  const court = requireCourt(config, kase.court_code);
+  const today = courtToday(court.timeZone);
+  if (input.dueDate !== undefined && input.dueDate < today) throw ValidationError.field('dueDate', `must not be before today (${today}, ${court.timeZone})`, 'due_date_in_past');
+  const quote = quoteFee(config, {
+    courtCode: court.code,
+    feeKind: input.feeKind,
+    claimAmount: input.claimAmount,
+    propertyAmount: input.propertyAmount,
+    damagesAmount: input.damagesAmount,
+    stage: input.stage,
+    procedure: kase.procedure,
+    halving: input.halving,
+    amount: input.amount,
+    onDate: today,
+  });
+  const basis = Object.fromEntries(
+    Object.entries({ claimAmount: input.claimAmount, propertyAmount: input.propertyAmount, damagesAmount: input.damagesAmount, amount: input.amount, halving: input.halving, procedure: kase.procedure, halvingReasons: quote.halvingReasons, factor: quote.factor }).filter(([, v]) => v !== undefined),
+  );
+  const [row] = await tx<InvoiceRow>('invoices')
+    .insert({
+      public_id: publicId('inv'),
+      case_id: kase.id,
+      court_code: court.code,
+      fee_kind: input.feeKind,
+      stage: input.stage ?? 'first_instance',
+      payer: JSON.stringify(input.payer) as never,
+      basis: JSON.stringify(basis) as never,
+      schedule_version: quote.scheduleVersion,
+      breakdown: JSON.stringify(quote.breakdown) as never,
+      statutory_amount: quote.amount,
+      amount_due: quote.amount,
+      status: deriveStatus({ amountDue: quote.amount, paid: 0, refunded: 0, cancelled: false }),
+      notice_date: today,
+      due_date: input.dueDate ?? addDays(today, config.invoices.defaultDueDays),
+      payment_token: crypto.randomBytes(config.invoices.tokenBytes).toString('base64url'),
+    })
+    .returning('*');
+  const invoice = presentInvoice(config, row, kase.case_number);
+  await recordAudit(tx, { action: 'invoice.issued', entityType: 'invoice', entityId: row.public_id, after: withoutLink(invoice) });
+  return invoice;
+}
+
+/** Audit rows keep the facts, not the payment link (its token lets anyone pay and read the notice). */
+export function withoutLink<T extends { paymentUrl?: string }>(inv: T): Omit<T, 'paymentUrl'> {
+  const { paymentUrl: _omit, ...rest } = inv;
+  return rest;
+}
+
+export async function loadVisibleInvoice(db: Queryable, principal: Principal, id: string, forUpdate = false) {
+  const q = db('invoices as i').join('cases as c', 'c.id', 'i.case_id').where('i.public_id', id).select<(InvoiceRow & { case_number: string })[]>('i.*', 'c.case_number');
+  if (forUpdate) q.forUpdate('i');
+  const [row] = await q;
+  if (!row) throw new NotFoundError(`invoice ${id}`);
+  assertCanSee(principal, row.court_code, `invoice ${id}`);
+  return row;
+}
+
+export async function remissionsOf(db: Queryable, invoiceIds: number[]): Promise<Map<number, RemissionRow[]>> {
+  const rows = invoiceIds.length ? await db<RemissionRow>('invoice_remissions').whereIn('invoice_id', invoiceIds).orderBy('id') : [];
+  const out = new Map<number, RemissionRow[]>();
+  for (const r of rows) out.set(r.invoice_id, [...(out.get(r.invoice_id) ?? []), r]);
+  return out;
+}
+
+export async function getInvoice(db: Queryable, config: Readonly<Config>, principal: Principal, id: string) {
+  const row = await loadVisibleInvoice(db, principal, id);
+  const remissions = await remissionsOf(db, [row.id]);
+  return presentInvoice(config, row, row.case_number, remissions.get(row.id));
+}
+
+export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, id: string, reason?: string) {
+  const row = await loadVisibleInvoice(tx, principal, id, true);
+  if (row.status !== 'unpaid' || row.paid_amount > 0 || row.amount_due === 0) {
+    throw new ConflictError('invoice_not_cancellable', `invoice ${id} is ${row.status}; only an unpaid invoice can be cancelled`);
+  }
+  const [updated] = await tx<InvoiceRow>('invoices')
+    .where({ id: row.id })
+    .update({ status: 'cancelled', cancelled_at: tx.fn.now() as never, cancel_reason: reason ?? null, updated_at: tx.fn.now() as never })
+    .returning('*');
+  const before = presentInvoice(config, row, row.case_number);
+  const after = presentInvoice(config, updated, row.case_number);
+  await recordAudit(tx, { action: 'invoice.cancelled', entityType: 'invoice', entityId: id, before: withoutLink(before), after: withoutLink(after) });
+  return after;
+}
+
+export interface ListFilter {
+  courtCode?: string;
+  caseNumber?: string;
+  status?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export function encodeCursor(id: number): string {
+  return Buffer.from(`i:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const m = /^i:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw ValidationError.field('cursor', 'not a cursor this service handed out', 'invalid_cursor');
+  return Number(m[1]);
+}
+
+export async function listInvoices(db: Queryable, config: Readonly<Config>, principal: Principal, f: ListFilter, caseCanonical?: string) {
+  const q = db('invoices as i').join('cases as c', 'c.id', 'i.case_id').select<(InvoiceRow & { case_number: string })[]>('i.*', 'c.case_number');
+  if (f.courtCode) {
+    requireCourt(config, f.courtCode);
+    assertCourtInScope(principal, f.courtCode);
+    q.where('i.court_code', f.courtCode);
+  }
+  const scope = courtFilter(principal);
+  if (scope) q.whereIn('i.court_code', scope);
+  if (caseCanonical) q.where('c.case_number', caseCanonical);
+  if (f.status) q.where('i.status', f.status);
+  if (f.from) q.where('i.notice_date', '>=', f.from);
+  if (f.to) q.where('i.notice_date', '<=', f.to);
+  if (f.cursor) q.where('i.id', '<', decodeCursor(f.cursor));
+  const rows = await q.orderBy('i.id', 'desc').limit(f.limit + 1);
+  const page = rows.slice(0, f.limit);
+  return {
+    data: page.map((r) => presentInvoice(config, r, r.case_number)),
+    nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null,
+  };
+}

@@ -1,0 +1,111 @@
+import Joi from 'joi';
+import { requireCaseNumber } from '../cases/cases';
+import { feeBasisKeys } from '../fees/routes';
+import type { RouteDef } from '../http/route';
+import { cancelInvoice, getInvoice, issueInvoice, listInvoices, type IssueInput, type ListFilter } from './invoices';
+import { recordRemission, type RemissionInput } from './remissions';
+import { INVOICE_STATUSES } from './status';
+
+const isoDate = () => Joi.string().isoDate().pattern(/^\d{4}-\d{2}-\d{2}$/).messages({ 'string.pattern.base': '{{#label}} must be a date YYYY-MM-DD' });
+const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
+const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-z0-9]{1,40}$/).required() });
+
+const payer = Joi.object({
+  name: Joi.string().trim().min(1).max(200).required(),
+  role: Joi.string().valid('plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant').required(),
+  type: Joi.string().valid('natural_person', 'legal_person', 'other_organization'),
+  email: Joi.string().email({ tlds: false }).max(200),
+  phone: Joi.string().pattern(/^\+?[0-9 -]{5,20}$/),
+});
+
+const issueBody = Joi.object({ ...feeBasisKeys, payer: payer.required(), dueDate: isoDate() });
+
+export const listQuery = Joi.object({
+  courtCode: Joi.string().max(10),
+  caseNumber: Joi.string().max(100),
+  status: Joi.string().valid(...INVOICE_STATUSES),
+  from: isoDate(),
+  to: isoDate(),
+  limit: Joi.number().integer().min(1).max(500).default(50),
+  cursor: Joi.string().max(200),
+});
+
+const remissionBody = Joi.object({
+  kind: Joi.string().valid('deferral', 'reduction', 'exemption').required(),
+  decisionRef: Joi.string().trim().min(1).max(200).required(),
+  decidedBy: Joi.string().trim().min(1).max(200).required(),
+  decidedAt: isoDate().required(),
+  newDueDate: isoDate().when('kind', { is: 'deferral', then: Joi.required(), otherwise: Joi.forbidden() }),
+  reductionPercent: Joi.number().integer().min(30).max(99).when('kind', { is: 'reduction', then: Joi.required(), otherwise: Joi.forbidden() }),
+});
+
+const READERS = ['case_system', 'clerk', 'finance'] as const;
+
+export const invoiceRoutes: RouteDef[] = [
+  {
+    method: 'post',
+    path: '/v1/cases/{caseNumber}/invoices',
+    summary: 'Issue a fee invoice computed by the statutory schedule',
+    tag: 'invoices',
+    access: ['case_system'],
+    params: caseNumberParam,
+    body: issueBody,
+    responses: { 201: 'the invoice, with amount, breakdown, dueDate and paymentUrl' },
+    async write({ params, body, principal, config }, tx) {
+      const invoice = await issueInvoice(tx, config, principal, params.caseNumber, body as IssueInput);
+      return { status: 201, body: invoice, headers: { location: `/v1/invoices/${invoice.id}` } };
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/invoices',
+    summary: 'Search invoices of the courts this key may see',
+    tag: 'invoices',
+    access: READERS,
+    query: listQuery,
+    responses: { 200: '{ data: [invoice], nextCursor }' },
+    async read({ db, config, principal, query }) {
+      const f = query as ListFilter;
+      const canonical = f.caseNumber ? requireCaseNumber(f.caseNumber).canonical : undefined;
+      return { status: 200, body: await listInvoices(db, config, principal, f, canonical) };
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/invoices/{invoiceId}',
+    summary: 'One invoice with its remissions, payments and refunds',
+    tag: 'invoices',
+    access: READERS,
+    params: invoiceIdParam,
+    responses: { 200: 'the invoice' },
+    async read({ db, config, principal, params }) {
+      return { status: 200, body: await getInvoice(db, config, principal, params.invoiceId) };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/invoices/{invoiceId}/cancel',
+    summary: 'Cancel an unpaid invoice',
+    tag: 'invoices',
+    access: ['case_system', 'clerk'],
+    params: invoiceIdParam,
+    body: Joi.object({ reason: Joi.string().trim().max(500) }),
+    responses: { 200: 'the cancelled invoice' },
+    async write({ params, body, principal, config }, tx) {
+      return { status: 200, body: await cancelInvoice(tx, config, principal, params.invoiceId, (body as { reason?: string }).reason) };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/invoices/{invoiceId}/remissions',
+    summary: 'Record a deferral, reduction or exemption decision (缓交 / 减交 / 免交)',
+    tag: 'invoices',
+    access: ['case_system', 'clerk'],
+    params: invoiceIdParam,
+    body: remissionBody,
+    responses: { 200: 'the invoice with the new amount due, the statutory amount beside it' },
+    async write({ params, body, principal, config }, tx) {
+      return { status: 200, body: await recordRemission(tx, config, principal, params.invoiceId, body as RemissionInput) };
+    },
+  },
+];
