@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { assertCourtInScope } from '../auth/principal';
 import { requireCourt } from '../courts/courts';
 import type { RouteDef } from '../http/route';
+import { isoDate } from '../http/validate';
 import { FEE_KINDS, HALVINGS } from './compute';
 import { quoteFee, type QuoteRequest } from './quote';
 
@@ -22,7 +23,7 @@ const quoteBody = Joi.object({
   courtCode: Joi.string().max(10).required(),
   ...feeBasisKeys,
   procedure: Joi.string().valid('ordinary', 'summary'),
-  onDate: Joi.string().isoDate().pattern(/^\d{4}-\d{2}-\d{2}$/),
+  onDate: isoDate(),
 });
 
 export const feeRoutes: RouteDef[] = [

@@ -1,3 +1,4 @@
+import JoiLib from 'joi';
 import type Joi from 'joi';
 import { ValidationError } from '../shared/errors';
 
@@ -12,4 +13,12 @@ export function validate<T>(schema: Joi.Schema, value: unknown, where: 'body' | 
     );
   }
   return out as T;
+}
+
+/** A calendar date YYYY-MM-DD, kept as the string it is (no time zone may shift it). */
+export function isoDate(): Joi.StringSchema {
+  return JoiLib.string()
+    .pattern(/^\d{4}-\d{2}-\d{2}$/)
+    .custom((v: string, helpers) => (new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v ? v : helpers.error('date.base')))
+    .messages({ 'string.pattern.base': '{{#label}} must be a date YYYY-MM-DD', 'date.base': '{{#label}} is not a real calendar date' });
 }

@@ -2,11 +2,11 @@ import Joi from 'joi';
 import { requireCaseNumber } from '../cases/cases';
 import { feeBasisKeys } from '../fees/routes';
 import type { RouteDef } from '../http/route';
+import { isoDate } from '../http/validate';
 import { cancelInvoice, getInvoice, issueInvoice, listInvoices, type IssueInput, type ListFilter } from './invoices';
 import { recordRemission, type RemissionInput } from './remissions';
 import { INVOICE_STATUSES } from './status';
 
-const isoDate = () => Joi.string().isoDate().pattern(/^\d{4}-\d{2}-\d{2}$/).messages({ 'string.pattern.base': '{{#label}} must be a date YYYY-MM-DD' });
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
 const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-z0-9]{1,40}$/).required() });
 

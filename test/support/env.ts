@@ -1,0 +1,64 @@
+import type { Knex } from 'knex';
+import { ApiKeyAuthenticator, createApiKey } from '../../src/auth/api-key-store';
+import type { Role } from '../../src/auth/principal';
+import { loadConfig, type Config } from '../../src/config';
+import { syncCourts } from '../../src/courts/courts';
+import { openDatabase, type Database } from '../../src/db';
+import { buildApp } from '../../src/http/app';
+import { setLogLevel } from '../../src/shared/logger';
+import type { Express } from 'express';
+
+/**
+ * One database per test run: the Postgres at DATABASE_URL (its public schema dropped and
+ * migrated afresh), or else an in-memory embedded PGlite. Tests build their own rows.
+ */
+export interface TestEnv {
+  config: Readonly<Config>;
+  db: Database;
+  knex: Knex;
+  app: Express;
+  authenticator: ApiKeyAuthenticator;
+  embedded: boolean;
+}
+
+let env: TestEnv | null = null;
+
+export function testConfig(overrides: Record<string, unknown> = {}): Readonly<Config> {
+  return loadConfig({
+    env: { NODE_ENV: 'test', DATABASE_URL: process.env.DATABASE_URL, PORT: '0', PUBLIC_BASE_URL: 'https://pay.courts.example' },
+    overrides,
+  });
+}
+
+export async function setupTestEnv(): Promise<TestEnv> {
+  if (env) return env;
+  setLogLevel(process.env.TEST_LOG_LEVEL ?? 'error');
+  const config = testConfig(process.env.DATABASE_URL ? {} : { db: { embeddedDir: 'memory://' } });
+  if (config.db.url) {
+    const fresh = await openDatabase(config, { migrate: false });
+    await fresh.knex.raw('drop schema if exists public cascade; create schema public;');
+    await fresh.close();
+  }
+  const db = await openDatabase(config);
+  await syncCourts(db.knex, config.courts);
+  const authenticator = new ApiKeyAuthenticator(db.knex, config.auth.keyCacheTtlMs);
+  const app = buildApp({ knex: db.knex, config, authenticator });
+  env = { config, db, knex: db.knex, app, authenticator, embedded: !config.db.url };
+  return env;
+}
+
+export function testEnv(): TestEnv {
+  if (!env) throw new Error('test environment not set up (test/support/hooks.ts)');
+  return env;
+}
+
+export async function teardownTestEnv(): Promise<void> {
+  await env?.authenticator.close();
+  await env?.db.close();
+  env = null;
+}
+
+/** An API key for a role and court scope, made through the same code the CLI uses. */
+export async function keyFor(role: Role, courts: string[] | 'all' = 'all'): Promise<string> {
+  return (await createApiKey(testEnv().knex, { role, courts, name: `test ${role}` }, 'system:test')).key;
+}
