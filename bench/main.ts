@@ -1,0 +1,34 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [flags]`. Each bench is bench/<name>.ts exporting
+ * `run(args)`, resolving to the process exit code. Add a bench by adding a line below.
+ */
+import * as status from './status';
+
+type Bench = { run(args: string[]): Promise<number> };
+
+const benches: Record<string, { about: string; bench: Bench }> = {
+  status: { about: 'GET /v1/cases/{caseNumber}/fees against a bare Express + knex baseline', bench: status },
+};
+
+function usage(): string {
+  const lines = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.about}`);
+  return `usage: npm run bench -- <name> [--duration s] [--connections n] [--warmup s] [--workers n]\n\nbenches:\n${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  const [name, ...args] = process.argv.slice(2);
+  const bench = name ? benches[name] : undefined;
+  if (!bench) {
+    process.stderr.write(name && name !== '--help' ? `unknown bench "${name}"\n\n${usage()}` : usage());
+    return name && name !== '--help' ? 1 : 0;
+  }
+  return bench.bench.run(args);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`bench failed: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench -- status`: GET /v1/cases/{caseNumber}/fees on the real service (helmet, request
+ * logging, metrics, API-key auth, validation, the case+invoices join) against a bare Express route
+ * doing one indexed SELECT on the same knex pool. Target: the real endpoint at ≥ 50% of baseline req/s.
+ */
+import { createApiKey } from '../src/auth/api-key-store';
+import { loadConfig } from '../src/config';
+import { startService, type RunningService } from '../src/service';
+import { setLogLevel } from '../src/shared/logger';
+import { parseLoadArgs } from './support/args';
+import { startBaseline } from './support/baseline';
+import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { printTable, shuffled, warmAndMeasure } from './support/load';
+import { sampleCaseNumbers, seedCasesAndInvoices } from './support/seed';
+
+const SEED = { cases: 30_000, invoices: 100_000 };
+/** Distinct case numbers the load cycles over (each connection keeps a copy of every request). */
+const PATHS = 2_000;
+const TARGET_RATIO = 0.5;
+
+export async function run(args: string[]): Promise<number> {
+  const load = parseLoadArgs(args);
+  let url: string;
+  try {
+    url = await freshBenchDatabase();
+  } catch (e) {
+    if (!(e instanceof NoDatabaseError)) throw e;
+    console.error(e.message);
+    return 1;
+  }
+  const config = loadConfig({ env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'error' } });
+  setLogLevel(config.log.level); // as src/main.ts does; startService leaves the level alone
+
+  let service: RunningService | null = null;
+  let baseline: Awaited<ReturnType<typeof startBaseline>> | null = null;
+  try {
+    service = await startService(config);
+    const knex = service.db.knex;
+    let t = Date.now();
+    await seedCasesAndInvoices(knex, config, SEED);
+    console.log(`seeded ${SEED.cases} cases, ${SEED.invoices} invoices over ${config.courts.length} courts in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    const { key } = await createApiKey(knex, { role: 'case_system', courts: 'all', name: 'bench' });
+    baseline = await startBaseline(knex);
+    const numbers = shuffled(await sampleCaseNumbers(knex, PATHS)).map(encodeURIComponent);
+
+    console.log(`load: ${load.connections} connections, ${load.duration} s each after ${load.warmup} s warm-up, ${numbers.length} distinct cases, ` +
+      `${load.workers ? `${load.workers} autocannon worker thread(s)` : 'autocannon on the main thread'}`);
+    t = Date.now();
+    const real = await warmAndMeasure(
+      { title: 'GET /v1/cases/{n}/fees', origin: `http://127.0.0.1:${service.port}`, paths: numbers.map((n) => `/v1/cases/${n}/fees`), headers: { authorization: `Bearer ${key}` } },
+      load,
+    );
+    const base = await warmAndMeasure({ title: 'baseline (bare express)', origin: `http://127.0.0.1:${baseline.port}`, paths: numbers.map((n) => `/baseline/${n}`) }, load);
+
+    console.log('');
+    printTable([real, base]);
+    const ratio = base.reqPerSec > 0 ? real.reqPerSec / base.reqPerSec : 0;
+    console.log(`\nreal/baseline req/s: ${(ratio * 100).toFixed(1)}%`);
+    console.log(`target: ≥ ${TARGET_RATIO * 100}% of baseline req/s — ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`);
+    console.log(`memory: RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (includes the load generator); load phase ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+    const failed = [real, base].filter((r) => r.non2xx + r.errors + r.timeouts > 0);
+    for (const r of failed) console.error(`ERROR: ${r.title}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; status codes ${JSON.stringify(r.statusCodes)}`);
+    return failed.length ? 1 : 0;
+  } finally {
+    await baseline?.close();
+    await service?.stop();
+  }
+}

@@ -1,0 +1,30 @@
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Knex } from 'knex';
+
+/**
+ * The floor to compare against: bare Express 5 (no helmet, auth, logging, metrics) on the same
+ * knex pool, one indexed SELECT per request, answered as JSON.
+ */
+export async function startBaseline(knex: Knex): Promise<{ port: number; close(): Promise<void> }> {
+  const app = express();
+  app.get('/baseline/:caseNumber', async (req, res) => {
+    const row = await knex('cases').where('case_number', req.params.caseNumber).first('id', 'status');
+    if (!row) res.status(404).json({ error: 'not_found' });
+    else res.json(row);
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('baseline server has no port');
+  return {
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { ROLES, type Role } from '../../src/auth/principal';
+import { apiRoutes } from '../../src/http/app';
+import { aCase, aCaseNumber, anInvoice, api, auth, enc } from '../support/builders';
+import { keyFor } from '../support/env';
+
+/**
+ * Every endpoint × role × court scope, in one table. Fixtures live in court 1411; a key scoped to
+ * 1411, to all courts, or only to 1412 ("other") calls each endpoint. A route added without a row
+ * here fails the coverage check below.
+ */
+type Scope = 'own' | 'all' | 'other';
+interface Fixture {
+  caseNumber: string;
+  invoiceId: string;
+}
+interface Row {
+  route: string;
+  roles: readonly Role[];
+  ok: number;
+  /** What an allowed role outside the court gets: 403 for a court it names, 404 for an entity it looks up. */
+  otherCourt: number;
+  call: (f: Fixture, headers: Record<string, string>) => Promise<{ status: number; body: unknown }>;
+}
+
+const ALL = ROLES;
+const READERS = ['case_system', 'clerk', 'finance'] as const;
+
+const table: Row[] = [
+  { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
+  { route: 'POST /v1/fees/quote', roles: ALL, ok: 200, otherCourt: 403, call: (_f, h) => api().post('/v1/fees/quote').set(h).send({ courtCode: '1411', feeKind: 'acceptance_labour' }) },
+  { route: 'PUT /v1/cases/{caseNumber}', roles: ['case_system'], ok: 201, otherCourt: 403, call: (_f, h) => api().put(`/v1/cases/${enc(aCaseNumber())}`).set(h).send({ courtCode: '1411', caseType: 'civil' }) },
+  { route: 'GET /v1/cases/{caseNumber}/fees', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/cases/${enc(f.caseNumber)}/fees`).set(h) },
+  {
+    route: 'POST /v1/cases/{caseNumber}/invoices', roles: ['case_system'], ok: 201, otherCourt: 404,
+    call: (f, h) => api().post(`/v1/cases/${enc(f.caseNumber)}/invoices`).set(h).send({ feeKind: 'acceptance_labour', payer: { name: '李四', role: 'plaintiff' } }),
+  },
+  { route: 'GET /v1/invoices', roles: READERS, ok: 200, otherCourt: 403, call: (_f, h) => api().get('/v1/invoices?courtCode=1411').set(h) },
+  { route: 'GET /v1/invoices/{invoiceId}', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/invoices/${f.invoiceId}`).set(h) },
+  { route: 'POST /v1/invoices/{invoiceId}/cancel', roles: ['case_system', 'clerk'], ok: 200, otherCourt: 404, call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/cancel`).set(h) },
+  {
+    route: 'POST /v1/invoices/{invoiceId}/remissions', roles: ['case_system', 'clerk'], ok: 200, otherCourt: 404,
+    call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/remissions`).set(h).send({ kind: 'deferral', decisionRef: '(2026)晋0105民初1号之一', decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: '2027-06-30' }),
+  },
+];
+
+describe('access: every endpoint × role × court scope', () => {
+  const keys = new Map<string, string>();
+  let fixtureKey: string;
+
+  before(async () => {
+    fixtureKey = await keyFor('case_system', 'all');
+    for (const role of ROLES) {
+      keys.set(`${role}/own`, await keyFor(role, ['1411']));
+      keys.set(`${role}/all`, await keyFor(role, 'all'));
+      keys.set(`${role}/other`, await keyFor(role, ['1412']));
+    }
+  });
+
+  it('when the routes are listed, then the table covers every API route', () => {
+    const routes = apiRoutes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
+    expect(table.map((r) => r.route).sort()).to.deep.equal(routes);
+  });
+
+  it('when each role and scope calls each endpoint, then exactly the allowed ones succeed', async () => {
+    const failures: string[] = [];
+    for (const row of table) {
+      for (const role of ROLES) {
+        for (const scope of ['own', 'all', 'other'] as Scope[]) {
+          const caseNumber = await aCase(fixtureKey, { courtCode: '1411' });
+          const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
+          const res = await row.call({ caseNumber, invoiceId }, auth(keys.get(`${role}/${scope}`)!));
+          const expected = !row.roles.includes(role) ? 403 : scope === 'other' ? row.otherCourt : row.ok;
+          if (res.status !== expected) failures.push(`${row.route} as ${role}/${scope}: ${res.status}, expected ${expected}`);
+        }
+      }
+    }
+    expect(failures).to.deep.equal([]);
+  });
+
+  it('when no key, a malformed key or a revoked key is sent, then 401 problem on every endpoint', async () => {
+    const caseNumber = await aCase(fixtureKey);
+    const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
+    const { revokeApiKey, createApiKey } = await import('../../src/auth/api-key-store');
+    const { testEnv } = await import('../support/env');
+    const revoked = await createApiKey(testEnv().knex, { role: 'admin', courts: 'all', name: 'to revoke' });
+    await revokeApiKey(testEnv().knex, revoked.id);
+    for (const header of [{}, auth('cpk_notarealkey'), auth(revoked.key), { authorization: 'Basic abc' }]) {
+      for (const row of table) {
+        const res = await row.call({ caseNumber, invoiceId }, header);
+        expect(res.status, `${row.route} ${JSON.stringify(header)}`).to.equal(401);
+        expect((res.body as { code: string }).code).to.be.oneOf(['unauthorized', 'invalid_api_key']);
+      }
+    }
+  });
+
+  it('when a key is scoped to one court, then /v1/courts lists only that court', async () => {
+    const res = await api().get('/v1/courts').set(auth(keys.get('clerk/other')!));
+    expect(res.body.data.map((c: { code: string }) => c.code)).to.deep.equal(['1412']);
+  });
+});
