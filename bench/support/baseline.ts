@@ -8,10 +8,17 @@ import type { Knex } from 'knex';
  */
 export async function startBaseline(knex: Knex): Promise<{ port: number; close(): Promise<void> }> {
   const app = express();
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
   app.get('/baseline/:caseNumber', async (req, res) => {
-    const row = await knex('cases').where('case_number', req.params.caseNumber).first('id', 'status');
-    if (!row) res.status(404).json({ error: 'not_found' });
-    else res.json(row);
+    inFlight++;
+    try {
+      const row = await knex('cases').where('case_number', req.params.caseNumber).first('id', 'status');
+      if (!row) res.status(404).json({ error: 'not_found' });
+      else res.json(row);
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(0, () => resolve(s));
@@ -21,10 +28,13 @@ export async function startBaseline(knex: Knex): Promise<{ port: number; close()
   if (!address || typeof address !== 'object') throw new Error('baseline server has no port');
   return {
     port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    /** Stops listening and waits for handlers still queued on the pool (the load generator has already hung up). */
+    async close() {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+    },
   };
 }

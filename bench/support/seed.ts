@@ -18,7 +18,7 @@ select format('(%s)%s%s%s号', year, designation, type_designation, g), code, ye
        case_type, procedure, status, title, parties,
        case when status <> 'open' then (created_at + interval '90 days')::date end, created_at, created_at
 from (
-  select g, year, ct.code, ct.designation, t.case_type,
+  select r.g, r.year, ct.code, ct.designation, t.case_type,
          case when t.case_type = 'civil' and ct.level <> 'basic' then '民终' else t.type_designation end as type_designation,
          case when ct.level = 'basic' and t.case_type in ('civil', 'labour') and r.proc < 0.5 then 'summary' else 'ordinary' end as procedure,
          case when r.st < 0.55 then 'open' when r.st < 0.75 then 'judged' when r.st < 0.88 then 'mediated'
@@ -28,8 +28,8 @@ from (
            jsonb_build_object('name', p.person, 'role', 'plaintiff', 'type', 'natural_person'),
            jsonb_build_object('name', p.company, 'role', 'defendant', 'type', 'legal_person')) as parties,
          make_date(year, 1, 1) + (r.day * 360)::int + time '09:30' as created_at
-  from generate_series(1, :cases) g
-  cross join lateral (select 2023 + g % 3 as year, random() as kind, random() as proc, random() as st, random() as day) r
+  from (select g, 2023 + g % 3 as year, random() as kind, random() as proc, random() as st, random() as day
+        from generate_series(1, :cases) g) r
   join jsonb_to_recordset(:courts::jsonb) as ct(i int, code text, designation text, level text) on ct.i = g % :courtCount
   join (values (0.0, 0.60, 'civil', '民初', '买卖合同纠纷'), (0.60, 0.75, 'labour', '民初', '劳动争议'),
                (0.75, 0.95, 'enforcement', '执', '借款合同纠纷执行'), (0.95, 1.01, 'administrative', '行初', '行政处罚纠纷'))
@@ -66,12 +66,12 @@ select 'inv_' || substr(md5('inv' || g), 1, 20), id, court_code, fee_kind,
        translate(encode(substr(decode(md5('tok' || g) || md5('pay' || g), 'hex'), 1, 24), 'base64'), '+/', '-_'),
        notice_date + time '10:00', notice_date + time '10:00'
 from (
-  select g, c.*, f.*, fee_amount.fee,
+  select r.g, c.*, f.*, fee_amount.fee,
          case when f.fee_kind like 'acceptance_%' and c.procedure = 'summary' then round(fee_amount.fee / 2.0)::bigint else fee_amount.fee end as amount,
          greatest(c.created_at::date, make_date(c.year, 1, 1) + (r.day * 360)::int) as notice_date,
          r.paid < 0.45 as paid
-  from generate_series(1, :invoices) g
-  cross join lateral (select 1 + floor(random() * :cases)::int as rn, random() as claim_r, random() as day, random() as paid) r
+  from (select g, 1 + floor(random() * :cases)::int as rn, random() as claim_r, random() as day, random() as paid
+        from generate_series(1, :invoices) g) r
   join (select row_number() over (order by id) as rn, * from cases) c on c.rn = r.rn
   cross join lateral (
     select case c.case_type when 'labour' then 'acceptance_labour' when 'administrative' then 'acceptance_administrative'

@@ -163,10 +163,9 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   raw = deepMerge(raw, readJson(path.join(dir, `${nodeEnv}.json`)));
   raw = deepMerge(raw, readJson(path.join(dir, 'local.json')));
   raw = deepMerge(raw, fromEnvironment(env));
-  if (!env.PUBLIC_BASE_URL && !(opts.overrides && 'publicBaseUrl' in opts.overrides) && typeof (raw.http as Json)?.port === 'number') {
-    raw.publicBaseUrl = `http://localhost:${(raw.http as Json).port}`;
-  }
   if (opts.overrides) raw = deepMerge(raw, opts.overrides);
+  // Links point at this very service unless a base URL is configured (a file, or PUBLIC_BASE_URL).
+  if (raw.publicBaseUrl === undefined && typeof (raw.http as Json)?.port === 'number') raw.publicBaseUrl = `http://localhost:${(raw.http as Json).port}`;
 
   const { value, error } = schema.validate(raw, { abortEarly: true, convert: false, allowUnknown: false });
   if (error) {

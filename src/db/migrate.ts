@@ -22,7 +22,8 @@ class DirectorySource implements Knex.MigrationSource<string> {
     return name;
   }
   async getMigration(name: string): Promise<Migration> {
-    return (await import(path.join(MIGRATIONS_DIR, name))) as Migration;
+    // require, not import(): a native import() in the compiled build would not resolve the extensionless name.
+    return require(path.join(MIGRATIONS_DIR, name)) as Migration;
   }
 }
 

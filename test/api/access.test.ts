@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { ROLES, type Role } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
 import { aCase, aCaseNumber, anInvoice, api, auth, enc } from '../support/builders';
-import { keyFor } from '../support/env';
+import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
+import { keyFor, testEnv } from '../support/env';
 
 /**
  * Every endpoint × role × court scope, in one table. Fixtures live in court 1411; a key scoped to
@@ -81,8 +82,6 @@ describe('access: every endpoint × role × court scope', () => {
   it('when no key, a malformed key or a revoked key is sent, then 401 problem on every endpoint', async () => {
     const caseNumber = await aCase(fixtureKey);
     const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
-    const { revokeApiKey, createApiKey } = await import('../../src/auth/api-key-store');
-    const { testEnv } = await import('../support/env');
     const revoked = await createApiKey(testEnv().knex, { role: 'admin', courts: 'all', name: 'to revoke' });
     await revokeApiKey(testEnv().knex, revoked.id);
     for (const header of [{}, auth('cpk_notarealkey'), auth(revoked.key), { authorization: 'Basic abc' }]) {

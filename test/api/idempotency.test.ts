@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { requestHash } from '../../src/http/idempotency';
 import { aCase, api, auth, enc } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
 
@@ -43,7 +44,6 @@ describe('Idempotency-Key', () => {
   it('when the first request with the key is still running, then 409 idempotency_in_progress', async () => {
     const number = await aCase(cs);
     const path = `/v1/cases/${enc(number)}/invoices`;
-    const { requestHash } = await import('../../src/http/idempotency');
     const { keyId } = (await testEnv().authenticator.authenticate(cs))!;
     await testEnv().knex('idempotency_keys').insert({ principal_id: keyId, key: 'running', method: 'post', path, request_hash: requestHash('post', path, body) });
     const res = await api().post(path).set(auth(cs)).set('idempotency-key', 'running').send(body);
@@ -55,7 +55,6 @@ describe('Idempotency-Key', () => {
   it('when a claim was left by a crashed request long ago, then a retry runs afresh', async () => {
     const number = await aCase(cs);
     const path = `/v1/cases/${enc(number)}/invoices`;
-    const { requestHash } = await import('../../src/http/idempotency');
     const { keyId } = (await testEnv().authenticator.authenticate(cs))!;
     await testEnv().knex('idempotency_keys').insert({ principal_id: keyId, key: 'crashed', method: 'post', path, request_hash: requestHash('post', path, body), locked_at: new Date(Date.now() - 5 * 60_000) });
     const res = await api().post(path).set(auth(cs)).set('idempotency-key', 'crashed').send(body);

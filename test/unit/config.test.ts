@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, localFeesFor } from '../../src/config';
+
+describe('configuration', () => {
+  const base = { NODE_ENV: 'test' } as NodeJS.ProcessEnv;
+
+  it('when loaded, then it is validated and deeply frozen', () => {
+    const cfg = loadConfig({ env: base });
+    expect(Object.isFrozen(cfg)).to.equal(true);
+    expect(Object.isFrozen(cfg.courts[0])).to.equal(true);
+    expect(cfg.courts.map((c) => c.level)).to.include.members(['high', 'intermediate', 'basic']);
+  });
+
+  it('when env vars are set, then they override the files', () => {
+    const cfg = loadConfig({ env: { ...base, PORT: '4100', DATABASE_URL: 'postgres://u@h:5432/d', STRIPE_WEBHOOK_SECRET: 'whsec_a, whsec_b', LOG_LEVEL: 'debug' } });
+    expect(cfg.http.port).to.equal(4100);
+    expect(cfg.db.url).to.equal('postgres://u@h:5432/d');
+    expect(cfg.stripe.webhookSecrets).to.deep.equal(['whsec_a', 'whsec_b']);
+    expect(cfg.publicBaseUrl).to.equal('http://localhost:4100');
+  });
+
+  const refuses: [string, NodeJS.ProcessEnv, RegExp][] = [
+    ['a port that is not a number', { PORT: 'eighty' }, /http\.port/],
+    ['a database URL that is not postgres', { DATABASE_URL: 'mysql://x' }, /db\.url/],
+    ['an unknown log level', { LOG_LEVEL: 'loud' }, /log\.level/],
+    ['a webhook secret of the wrong form', { STRIPE_WEBHOOK_SECRET: 'nope' }, /stripe\.webhookSecrets/],
+    ['production without DATABASE_URL', { NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_1' }, /db\.url/],
+    ['production without Stripe (the sandbox is refused)', { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/d' }, /stripe\.secretKey/],
+  ];
+  for (const [what, env, named] of refuses) {
+    it(`when given ${what}, then start-up stops naming the setting`, () => {
+      expect(() => loadConfig({ env: { ...base, ...env } })).to.throw(ConfigError, named);
+    });
+  }
+
+  it('when a province fee is outside the statutory range, then start-up stops naming it', () => {
+    expect(() => loadConfig({ env: base, overrides: { provinces: { '14': { fees: { divorce: 40000 } } } } })).to.throw(ConfigError, /provinces\.14\.fees/);
+  });
+
+  it('when a court names an unknown province or time zone, then start-up stops naming the court', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    fs.copyFileSync(path.resolve(__dirname, '../../config/default.json'), path.join(dir, 'default.json'));
+    const courts = loadConfig({ env: base }).courts.map((c) => ({ ...c }));
+    courts[1].timeZone = 'Mars/Olympus';
+    fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ courts }));
+    expect(() => loadConfig({ env: base, dir })).to.throw(ConfigError, /courts\.1\.timeZone/);
+  });
+
+  it('when a court overrides a province fee, then its own amount applies and the rest come from the province', () => {
+    const cfg = loadConfig({ env: base });
+    expect(localFeesFor(cfg, '1421')).to.include({ divorce: 15000, otherNonProperty: 8000 });
+    expect(localFeesFor(cfg, '1411')).to.include({ divorce: 20000 });
+  });
+});
