@@ -4,12 +4,19 @@ import type { Config } from './config';
 import { syncCourts } from './courts/courts';
 import { openDatabase, type Database } from './db';
 import { buildApp } from './http/app';
+import { inProcessRunner, pgBossRunner, type JobRunner } from './jobs/runner';
+import type { Processor } from './payments/processor';
+import { setUpProcessor } from './payments/setup';
+import { sweepPendingPayments } from './payments/sweep';
+import type { Sandbox } from './sandbox';
 import { logger } from './shared/logger';
 
 export interface RunningService {
   server: Server;
   port: number;
   db: Database;
+  processor: Processor;
+  sandbox: Sandbox | null;
   stop(): Promise<void>;
 }
 
@@ -19,13 +26,16 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   await syncCourts(db.knex, config.courts);
   const authenticator = new ApiKeyAuthenticator(db.knex, config.auth.keyCacheTtlMs);
   if (config.db.url) await authenticator.listen(config.db.url);
-  const app = buildApp({ knex: db.knex, config, authenticator });
+  let port = config.http.port;
+  const { processor, sandbox } = await setUpProcessor(db.knex, config, () => `http://127.0.0.1:${port}/webhooks/stripe`);
+  const app = buildApp({ knex: db.knex, config, authenticator, processor, sandboxPages: sandbox?.pages });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  port = typeof address === 'object' && address ? address.port : config.http.port;
+  const jobs = config.jobs.enabled ? await startJobs(db, config, processor) : null;
   logger.info('listening', { port, database: db.embedded ? 'embedded' : 'postgres', env: config.env });
 
   let stopping: Promise<void> | null = null;
@@ -37,9 +47,24 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.http.shutdownGraceMs).unref());
       await Promise.race([closed, grace]);
       server.closeAllConnections();
+      await jobs?.stop();
+      await sandbox?.stop();
       await authenticator.close();
       await db.close();
       logger.info('stopped');
     })());
-  return { server, port, db, stop };
+  return { server, port, db, processor, sandbox, stop };
+}
+
+async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {
+  const runner = db.embedded ? inProcessRunner() : await pgBossRunner(config.db.url!);
+  await runner.register({
+    name: 'payments-sweep',
+    cron: config.payments.sweepCron,
+    run: async () => {
+      const report = await sweepPendingPayments(db.knex, processor, config.payments.sweepAfterMinutes);
+      if (report.checked || report.eventsRetried || report.errors) logger.info('payments sweep', { ...report });
+    },
+  });
+  return runner;
 }

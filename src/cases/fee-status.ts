@@ -1,12 +1,26 @@
 import type { Principal } from '../auth/principal';
 import { assertCanSee } from '../auth/principal';
 import type { Config } from '../config';
+import { courtToday } from '../courts/courts';
 import type { Queryable } from '../db';
-import { presentInvoice, type InvoiceRow } from '../invoices/present';
+import { courtTimeZone, presentInvoiceSummary, type SummaryRow } from '../invoices/present';
 import { NotFoundError } from '../shared/errors';
 import { requireCaseNumber } from './cases';
 
-type Row = InvoiceRow & { c_case_number: string; c_court_code: string; c_status: string; c_id: number; inv_id: number | null };
+/** The invoice columns a summary shows: not the breakdown or basis documents. */
+const SUMMARY_COLUMNS = [
+  'i.id', 'i.public_id', 'i.court_code', 'i.fee_kind', 'i.stage', 'i.payer', 'i.schedule_version', 'i.statutory_amount', 'i.amount_due',
+  'i.paid_amount', 'i.refunded_amount', 'i.currency', 'i.status', 'i.notice_date', 'i.due_date', 'i.payment_token', 'i.cancelled_at',
+  'i.cancel_reason', 'i.created_at',
+];
+
+// Fixed SQL text (no query building on the hot path); the plan is one index lookup per table.
+const STATUS_SQL = `select ${SUMMARY_COLUMNS.join(', ')}, c.case_number as c_case_number, c.court_code as c_court_code, c.status as c_status,
+    (select json_agg(json_build_object('id', p.public_id, 'amount', p.settled_amount, 'status', p.status, 'settledAt', p.settled_at) order by p.id)
+       from payments p where p.invoice_id = i.id and p.status in ('succeeded', 'disputed')) as settled_payments
+  from cases c left join invoices i on i.case_id = c.id where c.case_number = ? order by i.id`;
+
+type Row = Partial<SummaryRow> & { c_case_number: string; c_court_code: string; c_status: string; settled_payments: unknown[] | null };
 
 /**
  * A case's fee status in one indexed query: the case row joined to its invoices. Totals come from
@@ -14,16 +28,14 @@ type Row = InvoiceRow & { c_case_number: string; c_court_code: string; c_status:
  */
 export async function caseFeeStatus(db: Queryable, config: Readonly<Config>, principal: Principal, rawNumber: string) {
   const number = requireCaseNumber(rawNumber);
-  const rows: Row[] = await db('cases as c')
-    .leftJoin('invoices as i', 'i.case_id', 'c.id')
-    .where('c.case_number', number.canonical)
-    .orderBy('i.id')
-    .select('i.*', 'i.id as inv_id', 'c.id as c_id', 'c.case_number as c_case_number', 'c.court_code as c_court_code', 'c.status as c_status');
+  const { rows }: { rows: Row[] } = await db.raw(STATUS_SQL, [number.canonical]);
   if (!rows.length) throw new NotFoundError(`case ${number.canonical}`);
   const kase = rows[0];
   assertCanSee(principal, kase.c_court_code, `case ${number.canonical}`);
-  const now = new Date();
-  const invoices = rows.filter((r) => r.inv_id !== null).map((r) => presentInvoice(config, { ...r, id: r.inv_id! }, r.c_case_number, [], now));
+  const today = courtToday(courtTimeZone(config, kase.c_court_code));
+  const invoices = rows
+    .filter((r) => r.id != null)
+    .map((r) => ({ ...presentInvoiceSummary(config, r as SummaryRow, kase.c_case_number, today), payments: r.settled_payments ?? [] }));
   const live = invoices.filter((i) => i.status !== 'cancelled');
   const totals = {
     due: sum(live.map((i) => i.amount)),
@@ -39,7 +51,7 @@ export async function caseFeeStatus(db: Queryable, config: Readonly<Config>, pri
     currency: 'CNY',
     status: overallStatus(live.length, totals),
     overdue: live.some((i) => i.overdue),
-    invoices: invoices.map(({ breakdown: _b, basis: _c, remissions: _r, ...summary }) => summary),
+    invoices,
   };
 }
 

@@ -36,7 +36,16 @@ export interface Config {
   auth: { keyCacheTtlMs: number };
   invoices: { defaultDueDays: number; tokenBytes: number };
   demo: { seedKeys: boolean };
-  stripe: { secretKey: string | null; webhookSecrets: string[]; apiBase: string | null };
+  stripe: {
+    secretKey: string | null;
+    webhookSecrets: string[];
+    apiBase: string | null;
+    maxNetworkRetries: number;
+    timeoutMs: number;
+    checkout: { paymentMethodTypes: string[]; expiresInMinutes: number };
+  };
+  payments: { sweepAfterMinutes: number; sweepCron: string };
+  jobs: { enabled: boolean };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
 }
@@ -75,7 +84,19 @@ const schema = Joi.object<Config>({
     secretKey: Joi.string().pattern(/^(sk|rk)_/).allow(null),
     webhookSecrets: Joi.array().items(Joi.string().pattern(/^whsec_/)).required(),
     apiBase: Joi.string().uri({ scheme: ['http', 'https'] }).allow(null),
+    maxNetworkRetries: Joi.number().integer().min(0).max(5).required(),
+    timeoutMs: Joi.number().integer().min(100).required(),
+    checkout: Joi.object({
+      paymentMethodTypes: Joi.array().items(Joi.string().valid('card', 'alipay', 'wechat_pay')).min(1).unique().required(),
+      // Stripe accepts Checkout expiries from 30 minutes to 24 hours.
+      expiresInMinutes: Joi.number().integer().min(30).max(1440).required(),
+    }).required(),
   }).required(),
+  payments: Joi.object({
+    sweepAfterMinutes: Joi.number().integer().min(1).required(),
+    sweepCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+  }).required(),
+  jobs: Joi.object({ enabled: Joi.boolean().required() }).required(),
   provinces: Joi.object()
     .pattern(/^\d{2}$/, Joi.object({ name: Joi.string().required(), abbreviation: Joi.string().length(1).required(), fees: localFees.required() }))
     .min(1)

@@ -44,8 +44,13 @@ export function requireCourt(config: Readonly<Config>, code: string, field = 'co
 
 /** Today's date (YYYY-MM-DD) in a court's time zone: due dates are court days. */
 export function courtToday(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(now);
 }
+
+/** Building an Intl formatter costs far more than using one: keep one per time zone. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
 
 export function addDays(date: string, days: number): string {
   const d = new Date(`${date}T00:00:00Z`);

@@ -8,6 +8,10 @@ import { courtRoutes } from '../courts/routes';
 import { migrationsCurrent } from '../db/migrate';
 import { feeRoutes } from '../fees/routes';
 import { invoiceRoutes } from '../invoices/routes';
+import { pageRoutes } from '../pages/routes';
+import type { Processor } from '../payments/processor';
+import { paymentRoutes } from '../payments/routes';
+import { webhookRoutes } from '../webhooks/routes';
 import { AppError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
 import { mountRoutes } from './mount';
@@ -20,10 +24,13 @@ export interface AppDeps {
   knex: Knex;
   config: Readonly<Config>;
   authenticator: ApiKeyAuthenticator;
+  processor: Processor;
+  /** The sandbox processor's own pages (checkout), mounted at /sandbox when it runs. */
+  sandboxPages?: express.Router | null;
 }
 
-/** Every API route, in one list: mounted from it, documented from it, access-tested from it. */
-export const apiRoutes: readonly RouteDef[] = [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes];
+/** Every keyed API route, in one list: mounted from it, documented from it, access-tested from it. */
+export const apiRoutes: readonly RouteDef[] = [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes];
 
 interface ServiceParts {
   metricsText: () => Promise<string>;
@@ -87,20 +94,30 @@ export function buildApp(deps: AppDeps): express.Express {
     openapi: () => openapi,
     docs: () => docs,
   });
-  const documented = [...service, ...apiRoutes];
+  const documented = [...service, ...apiRoutes, ...webhookRoutes(deps.processor), ...pageRoutes(deps.processor)];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);
 
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestContext);
   app.use(metrics.middleware);
-  app.use(helmet());
+  app.use(
+    helmet({
+      // After the pay button, the browser follows a redirect to the processor's checkout page.
+      contentSecurityPolicy: { directives: { 'form-action': ["'self'", 'https://checkout.stripe.com'] } },
+    }),
+  );
+  // Webhooks are verified over the exact bytes Stripe signed; pages post plain forms.
+  app.use('/webhooks', express.raw({ type: '*/*', limit: '1mb' }));
+  app.use('/pay', express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: 'application/json' }));
 
   const router = express.Router();
   mountRoutes(router, documented, deps);
   app.use(router);
+  if (deps.sandboxPages) app.use('/sandbox', deps.sandboxPages);
   app.use(() => {
     throw new NotFoundError('route', 'route_not_found');
   });

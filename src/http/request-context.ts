@@ -13,6 +13,7 @@ export const requestContext: RequestHandler = (req, res, next) => {
   const ctx = { requestId } as Parameters<typeof runWithContext>[0];
   const started = process.hrtime.bigint();
   res.on('finish', () => {
+    if (!logger.isInfoEnabled()) return;
     runWithContext(ctx, () =>
       logger.info('request', {
         method: req.method,

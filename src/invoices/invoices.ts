@@ -9,8 +9,9 @@ import { addDays, courtToday, requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
 import type { FeeKind, Halving, Stage } from '../fees/compute';
 import { quoteFee } from '../fees/quote';
+import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
-import { presentInvoice, type InvoiceRow, type RemissionRow } from './present';
+import { presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
 import { deriveStatus } from './status';
 
 export interface Payer {
@@ -104,7 +105,8 @@ export async function remissionsOf(db: Queryable, invoiceIds: number[]): Promise
 export async function getInvoice(db: Queryable, config: Readonly<Config>, principal: Principal, id: string) {
   const row = await loadVisibleInvoice(db, principal, id);
   const remissions = await remissionsOf(db, [row.id]);
-  return presentInvoice(config, row, row.case_number, remissions.get(row.id));
+  const payments = await db<PaymentRow>('payments').where({ invoice_id: row.id }).orderBy('id');
+  return { ...presentInvoice(config, row, row.case_number, remissions.get(row.id)), payments: payments.map((p) => presentPayment(p)) };
 }
 
 export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, id: string, reason?: string) {
@@ -159,7 +161,7 @@ export async function listInvoices(db: Queryable, config: Readonly<Config>, prin
   const rows = await q.orderBy('i.id', 'desc').limit(f.limit + 1);
   const page = rows.slice(0, f.limit);
   return {
-    data: page.map((r) => presentInvoice(config, r, r.case_number)),
+    data: page.map((r) => presentInvoiceSummary(config, r, r.case_number)),
     nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null,
   };
 }

@@ -50,12 +50,19 @@ export function paymentUrl(config: Readonly<Config>, token: string): string {
   return `${config.publicBaseUrl.replace(/\/$/, '')}/pay/${token}`;
 }
 
-function courtTimeZone(config: Readonly<Config>, code: string): string {
+export function courtTimeZone(config: Readonly<Config>, code: string): string {
   return config.courts.find((c) => c.code === code)?.timeZone ?? 'Asia/Shanghai';
 }
 
 /** The invoice as the API shows it. Internal ids never leave; the token only as the payment link. */
-export function presentInvoice(config: Readonly<Config>, row: InvoiceRow, caseNumber: string, remissions: RemissionRow[] = [], now = new Date()) {
+export function presentInvoice(config: Readonly<Config>, row: InvoiceRow, caseNumber: string, remissions: RemissionRow[] = [], today?: string) {
+  return { ...presentInvoiceSummary(config, row, caseNumber, today), basis: row.basis, breakdown: row.breakdown, remissions: remissions.map(presentRemission) };
+}
+
+export type SummaryRow = Omit<InvoiceRow, 'basis' | 'breakdown' | 'case_id' | 'cancel_reason' | 'updated_at'> & { cancel_reason?: string | null };
+
+/** What lists and the case's fee status show of each invoice (no breakdown, basis or remissions). */
+export function presentInvoiceSummary(config: Readonly<Config>, row: SummaryRow, caseNumber: string, today?: string) {
   const m = money(row);
   return {
     id: row.public_id,
@@ -64,24 +71,21 @@ export function presentInvoice(config: Readonly<Config>, row: InvoiceRow, caseNu
     feeKind: row.fee_kind,
     stage: row.stage,
     payer: row.payer,
-    basis: row.basis,
     amount: row.amount_due,
     statutoryAmount: row.statutory_amount,
     currency: row.currency,
     scheduleVersion: row.schedule_version,
-    breakdown: row.breakdown,
     status: deriveStatus(m),
-    overdue: isOverdue(m, row.due_date, courtToday(courtTimeZone(config, row.court_code), now)),
+    overdue: isOverdue(m, row.due_date, today ?? courtToday(courtTimeZone(config, row.court_code))),
     paidAmount: row.paid_amount,
     refundedAmount: row.refunded_amount,
     outstanding: outstanding(m),
     noticeDate: row.notice_date,
     dueDate: row.due_date,
     paymentUrl: paymentUrl(config, row.payment_token),
-    remissions: remissions.map(presentRemission),
     createdAt: row.created_at,
     cancelledAt: row.cancelled_at,
-    cancelReason: row.cancel_reason,
+    cancelReason: row.cancel_reason ?? null,
   };
 }
 

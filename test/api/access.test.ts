@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ROLES, type Role } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
-import { aCase, aCaseNumber, anInvoice, api, auth, enc } from '../support/builders';
+import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../support/builders';
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
 import { keyFor, testEnv } from '../support/env';
 
@@ -14,6 +14,7 @@ type Scope = 'own' | 'all' | 'other';
 interface Fixture {
   caseNumber: string;
   invoiceId: string;
+  paymentId: string;
 }
 interface Row {
   route: string;
@@ -43,6 +44,7 @@ const table: Row[] = [
     route: 'POST /v1/invoices/{invoiceId}/remissions', roles: ['case_system', 'clerk'], ok: 200, otherCourt: 404,
     call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/remissions`).set(h).send({ kind: 'deferral', decisionRef: '(2026)晋0105民初1号之一', decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: '2027-06-30' }),
   },
+  { route: 'GET /v1/payments/{paymentId}', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/payments/${f.paymentId}`).set(h) },
 ];
 
 describe('access: every endpoint × role × court scope', () => {
@@ -70,7 +72,8 @@ describe('access: every endpoint × role × court scope', () => {
         for (const scope of ['own', 'all', 'other'] as Scope[]) {
           const caseNumber = await aCase(fixtureKey, { courtCode: '1411' });
           const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
-          const res = await row.call({ caseNumber, invoiceId }, auth(keys.get(`${role}/${scope}`)!));
+          const paymentId = row.route.includes('{paymentId}') ? (await aPayment(invoiceId)).public_id : '';
+          const res = await row.call({ caseNumber, invoiceId, paymentId }, auth(keys.get(`${role}/${scope}`)!));
           const expected = !row.roles.includes(role) ? 403 : scope === 'other' ? row.otherCourt : row.ok;
           if (res.status !== expected) failures.push(`${row.route} as ${role}/${scope}: ${res.status}, expected ${expected}`);
         }
@@ -82,11 +85,12 @@ describe('access: every endpoint × role × court scope', () => {
   it('when no key, a malformed key or a revoked key is sent, then 401 problem on every endpoint', async () => {
     const caseNumber = await aCase(fixtureKey);
     const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
+    const paymentId = (await aPayment(invoiceId)).public_id;
     const revoked = await createApiKey(testEnv().knex, { role: 'admin', courts: 'all', name: 'to revoke' });
     await revokeApiKey(testEnv().knex, revoked.id);
     for (const header of [{}, auth('cpk_notarealkey'), auth(revoked.key), { authorization: 'Basic abc' }]) {
       for (const row of table) {
-        const res = await row.call({ caseNumber, invoiceId }, header);
+        const res = await row.call({ caseNumber, invoiceId, paymentId }, header);
         expect(res.status, `${row.route} ${JSON.stringify(header)}`).to.equal(401);
         expect((res.body as { code: string }).code).to.be.oneOf(['unauthorized', 'invalid_api_key']);
       }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { applyObservation } from '../../src/payments/apply';
 import { testEnv } from './env';
 
 let seq = 0;
@@ -67,4 +68,30 @@ export async function tableCounts(): Promise<Record<string, number>> {
     out[t] = Number(count);
   }
   return out;
+}
+
+/**
+ * A payment on an invoice, settled through the same code the webhook uses (or left pending).
+ * Returns the payment row's public id and ids.
+ */
+export async function aPayment(invoicePublicId: string, o: { settle?: boolean; amount?: number } = {}) {
+  const { knex } = testEnv();
+  const inv = await knex('invoices').where({ public_id: invoicePublicId }).first();
+  seq += 1;
+  const [row] = await knex('payments')
+    .insert({
+      public_id: `pay_test${Date.now()}${seq}`,
+      invoice_id: inv.id,
+      court_code: inv.court_code,
+      amount: o.amount ?? inv.amount_due - inv.paid_amount,
+      processor: 'stripe',
+      checkout_session_id: `cs_test_${seq}_${Date.now()}`,
+      payment_intent_id: `pi_test_${seq}_${Date.now()}`,
+      expires_at: new Date(Date.now() + 3600_000),
+    })
+    .returning('*');
+  if (o.settle !== false) {
+    await knex.transaction((tx) => applyObservation(tx, row, { source: 'test', outcome: 'succeeded', amount: row.amount, currency: 'cny', chargeId: `ch_test_${seq}` }));
+  }
+  return knex('payments').where({ id: row.id }).first();
 }

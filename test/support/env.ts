@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { syncCourts } from '../../src/courts/courts';
 import { openDatabase, type Database } from '../../src/db';
 import { buildApp } from '../../src/http/app';
+import { stripeProcessor, type Processor } from '../../src/payments/processor';
 import { setLogLevel } from '../../src/shared/logger';
 import type { Express } from 'express';
 
@@ -18,14 +19,25 @@ export interface TestEnv {
   knex: Knex;
   app: Express;
   authenticator: ApiKeyAuthenticator;
+  processor: Processor;
   embedded: boolean;
 }
 
 let env: TestEnv | null = null;
 
+/** Stripe in tests is api.stripe.com stubbed with nock; these are the key and endpoint secrets it uses. */
+export const TEST_STRIPE = { secretKey: 'sk_test_courtpay', webhookSecret: 'whsec_test_current', oldWebhookSecret: 'whsec_test_previous' };
+
 export function testConfig(overrides: Record<string, unknown> = {}): Readonly<Config> {
   return loadConfig({
-    env: { NODE_ENV: 'test', DATABASE_URL: process.env.DATABASE_URL, PORT: '0', PUBLIC_BASE_URL: 'https://pay.courts.example' },
+    env: {
+      NODE_ENV: 'test',
+      DATABASE_URL: process.env.DATABASE_URL,
+      PORT: '0',
+      PUBLIC_BASE_URL: 'https://pay.courts.example',
+      STRIPE_SECRET_KEY: TEST_STRIPE.secretKey,
+      STRIPE_WEBHOOK_SECRET: `${TEST_STRIPE.webhookSecret},${TEST_STRIPE.oldWebhookSecret}`,
+    },
     overrides,
   });
 }
@@ -42,8 +54,9 @@ export async function setupTestEnv(): Promise<TestEnv> {
   const db = await openDatabase(config);
   await syncCourts(db.knex, config.courts);
   const authenticator = new ApiKeyAuthenticator(db.knex, config.auth.keyCacheTtlMs);
-  const app = buildApp({ knex: db.knex, config, authenticator });
-  env = { config, db, knex: db.knex, app, authenticator, embedded: !config.db.url };
+  const processor = stripeProcessor(config);
+  const app = buildApp({ knex: db.knex, config, authenticator, processor });
+  env = { config, db, knex: db.knex, app, authenticator, processor, embedded: !config.db.url };
   return env;
 }
 

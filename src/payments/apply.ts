@@ -1,0 +1,127 @@
+import type { Knex } from 'knex';
+import { recordAudit } from '../audit/record';
+import { moveInvoiceMoney } from '../invoices/money';
+import { post, transfer } from '../ledger/ledger';
+import { lockPaymentAndInvoice, presentPayment, type PaymentRow } from './payment-store';
+import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
+
+/** What the processor told us about a payment, from an event or an object we retrieved. */
+export interface Observation {
+  /** The event id, or e.g. "sweep" / "return-page": where the news came from. */
+  source: string;
+  outcome?: Outcome;
+  /** For a success: the amount received (fen) and its currency as Stripe writes it ("cny"). */
+  amount?: number;
+  currency?: string;
+  checkoutSessionId?: string | null;
+  paymentIntentId?: string | null;
+  chargeId?: string | null;
+  paymentMethodType?: string | null;
+  failureReason?: string | null;
+}
+
+export type ApplyResult = { kind: 'applied'; status: PaymentStatus } | { kind: 'unchanged'; status: PaymentStatus } | { kind: 'flagged'; reason: string };
+
+const actor = (source: string) => `processor:${source}`;
+
+/**
+ * Applies an observation to one payment in the caller's transaction: payment status, invoice
+ * totals and status, ledger and audit move together, or not at all. Webhook, sweep and return
+ * page all come through here.
+ */
+export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id' | 'invoice_id'>, obs: Observation): Promise<ApplyResult> {
+  const { invoice, payment } = await lockPaymentAndInvoice(tx, target);
+  const ids = linkIds(payment, obs);
+  if (obs.outcome === 'succeeded') {
+    const mismatch = disagreement(payment, obs.amount, obs.currency);
+    if (mismatch) return flag(tx, payment, mismatch, obs.source, ids);
+  }
+  const next = obs.outcome ? nextStatus(payment.status, obs.outcome) : null;
+  if (!next) {
+    const failure = obs.failureReason && payment.status === 'pending' ? { failure_reason: obs.failureReason } : {};
+    if (Object.keys(ids).length || Object.keys(failure).length) await update(tx, payment.id, { ...ids, ...failure });
+    return { kind: 'unchanged', status: payment.status };
+  }
+  const changes: Partial<PaymentRow> = { ...ids, status: next };
+  if (next === 'succeeded') {
+    changes.settled_amount = payment.amount;
+    changes.settled_at = new Date();
+    changes.failure_reason = null;
+    await post(tx, {
+      kind: 'payment_settled', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: obs.source,
+      description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
+    });
+    await moveInvoiceMoney(tx, invoice, { paid: payment.amount });
+  } else if (obs.failureReason) {
+    changes.failure_reason = obs.failureReason;
+  }
+  const after = await update(tx, payment.id, changes);
+  await recordAudit(tx, { action: `payment.${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(obs.source));
+  return { kind: 'applied', status: next };
+}
+
+export interface DisputeObservation {
+  source: string;
+  disputeId: string;
+  status: DisputeStatus;
+  amount: number;
+  currency: string;
+}
+
+export class PaymentNotSettledError extends Error {}
+
+/**
+ * Applies a dispute: open moves the money into disputed funds; won gives it back; lost takes it
+ * out of the court's fee income and off the invoice. Needs the payment settled first.
+ */
+export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow, 'id' | 'invoice_id'>, d: DisputeObservation): Promise<ApplyResult> {
+  const { invoice, payment } = await lockPaymentAndInvoice(tx, target);
+  if (!isSettled(payment.status)) throw new PaymentNotSettledError(`payment ${payment.public_id} is ${payment.status}; a dispute needs it settled`);
+  const next = nextDispute(payment.dispute_status, d.status);
+  if (!next) return { kind: 'unchanged', status: payment.status };
+  const mismatch = d.currency.toLowerCase() !== 'cny' || d.amount > payment.settled_amount ? `dispute ${d.disputeId} of ${d.amount} ${d.currency} exceeds what was settled` : null;
+  if (mismatch) return flag(tx, payment, mismatch, d.source, {});
+  const base = { kind: '', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: d.source };
+  const opened = payment.dispute_status === 'open';
+  if (!opened && next !== 'won') await post(tx, { ...base, kind: 'dispute_opened', lines: transfer('disputed_funds', 'processor_clearing', d.amount) });
+  if (opened && next === 'won') await post(tx, { ...base, kind: 'dispute_won', lines: transfer('processor_clearing', 'disputed_funds', d.amount) });
+  if (next === 'lost') {
+    await post(tx, { ...base, kind: 'dispute_lost', lines: transfer('fee_income', 'disputed_funds', d.amount) });
+    await moveInvoiceMoney(tx, invoice, { paid: -d.amount });
+  }
+  const status: PaymentStatus = next === 'won' ? 'succeeded' : 'disputed';
+  const after = await update(tx, payment.id, {
+    status,
+    dispute_status: next,
+    dispute_id: d.disputeId,
+    ...(next === 'lost' ? { settled_amount: payment.settled_amount - d.amount } : {}),
+  });
+  await recordAudit(tx, { action: `payment.dispute_${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(d.source));
+  return { kind: 'applied', status };
+}
+
+function linkIds(p: PaymentRow, o: Observation): Partial<PaymentRow> {
+  const out: Partial<PaymentRow> = {};
+  if (o.checkoutSessionId && !p.checkout_session_id) out.checkout_session_id = o.checkoutSessionId;
+  if (o.paymentIntentId && !p.payment_intent_id) out.payment_intent_id = o.paymentIntentId;
+  if (o.chargeId && !p.charge_id) out.charge_id = o.chargeId;
+  if (o.paymentMethodType && !p.payment_method_type) out.payment_method_type = o.paymentMethodType;
+  return out;
+}
+
+function disagreement(p: PaymentRow, amount: number | undefined, currency: string | undefined): string | null {
+  if (currency === undefined || currency.toUpperCase() !== p.currency) return `currency ${currency ?? 'missing'} differs from ${p.currency} asked for`;
+  if (amount !== p.amount) return `amount ${amount ?? 'missing'} differs from ${p.amount} asked for`;
+  return null;
+}
+
+async function flag(tx: Knex.Transaction, p: PaymentRow, reason: string, source: string, ids: Partial<PaymentRow>): Promise<ApplyResult> {
+  const after = await update(tx, p.id, { ...ids, flagged_at: new Date(), flag_reason: reason });
+  await recordAudit(tx, { action: 'payment.flagged', entityType: 'payment', entityId: p.public_id, before: presentPayment(p), after: presentPayment(after) }, actor(source));
+  return { kind: 'flagged', reason };
+}
+
+async function update(tx: Knex.Transaction, id: number, changes: Partial<PaymentRow>): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow>('payments').where({ id }).update({ ...changes, updated_at: new Date() }).returning('*');
+  return row;
+}

@@ -1,0 +1,84 @@
+import type { Knex } from 'knex';
+import type { Queryable } from '../db';
+import type { DisputeStatus, PaymentStatus } from './transitions';
+
+export interface PaymentRow {
+  id: number;
+  public_id: string;
+  invoice_id: number;
+  court_code: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  processor: 'stripe' | 'sandbox';
+  checkout_session_id: string | null;
+  checkout_url: string | null;
+  payment_intent_id: string | null;
+  charge_id: string | null;
+  payment_method_type: string | null;
+  expires_at: Date;
+  settled_amount: number;
+  processor_fee: number | null;
+  dispute_status: DisputeStatus | null;
+  dispute_id: string | null;
+  flagged_at: Date | null;
+  flag_reason: string | null;
+  failure_reason: string | null;
+  settled_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** How an event or a retrieved object points at one of our payments, most specific first. */
+export interface PaymentRef {
+  paymentId?: string | null;
+  checkoutSessionId?: string | null;
+  paymentIntentId?: string | null;
+  chargeId?: string | null;
+}
+
+export async function findPayment(db: Queryable, ref: PaymentRef): Promise<PaymentRow | undefined> {
+  const tries: [keyof PaymentRow, string | null | undefined][] = [
+    ['public_id', ref.paymentId],
+    ['checkout_session_id', ref.checkoutSessionId],
+    ['payment_intent_id', ref.paymentIntentId],
+    ['charge_id', ref.chargeId],
+  ];
+  for (const [column, value] of tries) {
+    if (!value) continue;
+    const row = await db<PaymentRow>('payments').where(column, value).first();
+    if (row) return row;
+  }
+  return undefined;
+}
+
+/** Locks the invoice, then the payment — always in that order, so two movers never deadlock. */
+export async function lockPaymentAndInvoice(tx: Knex.Transaction, payment: Pick<PaymentRow, 'id' | 'invoice_id'>) {
+  const invoice = await tx('invoices').where({ id: payment.invoice_id }).forUpdate().first();
+  const locked = (await tx<PaymentRow>('payments').where({ id: payment.id }).forUpdate().first())!;
+  return { invoice, payment: locked };
+}
+
+export function presentPayment(p: PaymentRow, extra: { invoiceId?: string; caseNumber?: string } = {}) {
+  return {
+    id: p.public_id,
+    ...extra,
+    courtCode: p.court_code,
+    amount: p.amount,
+    currency: p.currency,
+    status: p.status,
+    settledAmount: p.settled_amount,
+    processor: p.processor,
+    checkoutSessionId: p.checkout_session_id,
+    paymentIntentId: p.payment_intent_id,
+    chargeId: p.charge_id,
+    paymentMethodType: p.payment_method_type,
+    processorFee: p.processor_fee,
+    disputeStatus: p.dispute_status,
+    flagged: p.flagged_at ? { at: p.flagged_at, reason: p.flag_reason } : null,
+    failureReason: p.failure_reason,
+    expiresAt: p.expires_at,
+    createdAt: p.created_at,
+    settledAt: p.settled_at,
+  };
+}

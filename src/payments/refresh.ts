@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+import { logger } from '../shared/logger';
+import { applyObservation } from './apply';
+import { observeSession } from './observe';
+import type { PaymentRow } from './payment-store';
+import type { Processor } from './processor';
+
+export type SessionState = 'none' | 'open' | 'settling' | 'ended' | 'unknown';
+
+/**
+ * Asks the processor where an invoice's pending attempt stands and applies what it says, through
+ * the same code as the webhook. The return page uses it so it never has to trust a query string.
+ */
+export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId: number): Promise<SessionState> {
+  const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first();
+  if (!pending) return 'none';
+  let session;
+  try {
+    session = await p.stripe.checkout.sessions.retrieve(pending.checkout_session_id!, { expand: ['payment_intent'] });
+  } catch (e) {
+    logger.warn('could not ask the processor about a pending payment', { paymentId: pending.public_id, err: (e as Error).message });
+    return 'unknown';
+  }
+  const r = await knex.transaction((tx) => applyObservation(tx, pending, observeSession(session, 'return-page')));
+  if (r.kind === 'applied') return 'ended';
+  if (session.status === 'complete') return 'settling';
+  return session.status === 'open' ? 'open' : 'ended';
+}

@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import type Stripe from 'stripe';
+import { applyDispute, applyObservation, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
+import { findPayment, type PaymentRef } from '../payments/payment-store';
+import type { Processor } from '../payments/processor';
+import { observePaymentIntent } from '../payments/observe';
+
+export interface HandleResult {
+  status: 'processed' | 'ignored' | 'flagged';
+  note?: string;
+}
+
+type Handler = (tx: Knex.Transaction, p: Processor, event: Stripe.Event) => Promise<HandleResult>;
+
+const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
+
+function sessionRef(s: Stripe.Checkout.Session): PaymentRef {
+  return { paymentId: s.metadata?.payment_id ?? s.client_reference_id, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
+}
+
+function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observation['outcome']): Observation {
+  return { source, outcome, amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
+}
+
+async function onPayment(tx: Knex.Transaction, ref: PaymentRef, obs: Observation): Promise<HandleResult> {
+  const payment = await findPayment(tx, ref);
+  if (!payment) return { status: 'ignored', note: 'no payment of ours matches this event' };
+  return asResult(await applyObservation(tx, payment, obs));
+}
+
+function asResult(r: ApplyResult): HandleResult {
+  if (r.kind === 'flagged') return { status: 'flagged', note: r.reason };
+  return { status: 'processed', note: r.kind === 'unchanged' ? `no change (payment is ${r.status})` : `payment ${r.status}` };
+}
+
+const session = (e: Stripe.Event) => e.data.object as Stripe.Checkout.Session;
+const intent = (e: Stripe.Event) => e.data.object as Stripe.PaymentIntent;
+
+/** What each event type means for our payments. Unknown types are recorded and ignored. */
+export const HANDLERS: Record<string, Handler> = {
+  'checkout.session.completed': (tx, _p, e) => {
+    const s = session(e);
+    // 'unpaid' here means an asynchronous method is still settling: link the ids and wait.
+    return onPayment(tx, sessionRef(s), fromSession(s, e.id, s.payment_status === 'paid' ? 'succeeded' : undefined));
+  },
+  'checkout.session.async_payment_succeeded': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), fromSession(session(e), e.id, 'succeeded')),
+  'checkout.session.async_payment_failed': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), { ...fromSession(session(e), e.id, 'failed'), failureReason: 'asynchronous payment failed' }),
+  'checkout.session.expired': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), fromSession(session(e), e.id, 'expired')),
+  'payment_intent.succeeded': (tx, _p, e) => {
+    const pi = intent(e);
+    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
+  },
+  'payment_intent.payment_failed': (tx, _p, e) => {
+    const pi = intent(e);
+    // One failed attempt: the Checkout Session stays open and the payer may try again.
+    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
+  },
+  'payment_intent.canceled': (tx, _p, e) => {
+    const pi = intent(e);
+    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
+  },
+  'charge.dispute.created': (tx, p, e) => onDispute(tx, p, e, 'open'),
+  'charge.dispute.closed': (tx, p, e) => onDispute(tx, p, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
+};
+
+async function onDispute(tx: Knex.Transaction, p: Processor, e: Stripe.Event, status: 'open' | 'won' | 'lost'): Promise<HandleResult> {
+  const d = e.data.object as Stripe.Dispute;
+  const payment = await findPayment(tx, { chargeId: idOf(d.charge), paymentIntentId: idOf(d.payment_intent) });
+  if (!payment) return { status: 'ignored', note: 'no payment of ours matches this dispute' };
+  const obs = { source: e.id, disputeId: d.id, status, amount: d.amount, currency: d.currency };
+  try {
+    return asResult(await applyDispute(tx, payment, obs));
+  } catch (err) {
+    if (!(err instanceof PaymentNotSettledError) || !payment.payment_intent_id) throw err;
+    // The dispute overtook the payment's own success event: ask Stripe where the payment stands.
+    const pi = await p.stripe.paymentIntents.retrieve(payment.payment_intent_id);
+    await applyObservation(tx, payment, observePaymentIntent(pi, `${e.id}:retrieved`));
+    return asResult(await applyDispute(tx, payment, obs));
+  }
+}
+
+export async function handleEvent(tx: Knex.Transaction, p: Processor, event: Stripe.Event): Promise<HandleResult> {
+  const handler = HANDLERS[event.type];
+  if (!handler) return { status: 'ignored', note: `event type ${event.type} is not used` };
+  return handler(tx, p, event);
+}
