@@ -1,5 +1,5 @@
-import { lineItemList } from './checkout-session';
 import { invalid } from './errors';
+import type { LineItem } from './objects';
 import { present, store, type Q, type StripeObject } from './store';
 
 type Node = Record<string, unknown>;
@@ -35,4 +35,26 @@ async function walk(q: Q, node: Node, raw: Node, [head, ...rest]: string[]): Pro
     throw invalid(`This property cannot be expanded (${head}).`, 'expand');
   }
   if (rest.length && value && typeof value === 'object') await walk(q, value as Node, value as Node, rest);
+}
+
+/** expand[]=line_items: the list Stripe would return. */
+export function lineItemList(session: StripeObject): Record<string, unknown> {
+  const items = (session._sandbox?.line_items ?? []) as LineItem[];
+  return {
+    object: 'list',
+    data: items.map((i, n) => ({
+      id: `li_${session.id.slice(8, 30)}${n}`,
+      object: 'item',
+      amount_discount: 0,
+      amount_subtotal: i.unit_amount * i.quantity,
+      amount_tax: 0,
+      amount_total: i.unit_amount * i.quantity,
+      currency: i.currency,
+      description: i.name,
+      price: { object: 'price', currency: i.currency, unit_amount: i.unit_amount, type: 'one_time', product_data: { name: i.name } },
+      quantity: i.quantity,
+    })),
+    has_more: false,
+    url: `/v1/checkout/sessions/${session.id}/line_items`,
+  };
 }

@@ -1,0 +1,219 @@
+import { expect } from 'chai';
+import type Stripe from 'stripe';
+import { balances } from '../../src/ledger/ledger';
+import { logger } from '../../src/shared/logger';
+import { aCase, anInvoice, aPayment } from '../support/builders';
+import { keyFor, TEST_STRIPE, testEnv } from '../support/env';
+import { anEvent, anIntent, aSession, deliver, sign } from '../support/stripe';
+
+type PaymentRow = { id: number; public_id: string; invoice_id: number; amount: number; status: string; checkout_session_id: string; payment_intent_id: string; settled_amount: number; flag_reason: string | null; dispute_status: string | null; charge_id: string | null };
+
+let cs: string;
+before(async () => {
+  cs = await keyFor('case_system');
+});
+
+async function pendingPayment(): Promise<PaymentRow> {
+  const inv = await anInvoice(cs, await aCase(cs));
+  return aPayment(inv.id, { settle: false });
+}
+
+const reload = async (p: PaymentRow): Promise<PaymentRow> => testEnv().knex('payments').where({ id: p.id }).first();
+const invoiceOf = async (p: PaymentRow) => testEnv().knex('invoices').where({ id: p.invoice_id }).first();
+const settlements = async (p: PaymentRow) => Number((await testEnv().knex('ledger_transactions').where({ payment_id: p.id, kind: 'payment_settled' }).count('* as n'))[0].n);
+const eventRow = async (id: string) => testEnv().knex('processor_events').where({ event_id: id }).first();
+
+/** The events one payment can produce, as Stripe would send them. */
+const EVENTS: Record<string, (p: PaymentRow) => Stripe.Event> = {
+  'checkout.session.completed': (p) => anEvent('checkout.session.completed', aSession({ id: p.checkout_session_id, status: 'complete', payment_status: 'paid', amount_total: p.amount, payment_intent: p.payment_intent_id, metadata: { payment_id: p.public_id }, client_reference_id: p.public_id })),
+  'payment_intent.succeeded': (p) => anEvent('payment_intent.succeeded', anIntent({ id: p.payment_intent_id, status: 'succeeded', amount: p.amount, amount_received: p.amount, latest_charge: `ch_${p.id}`, metadata: { payment_id: p.public_id } })),
+  'checkout.session.expired': (p) => anEvent('checkout.session.expired', aSession({ id: p.checkout_session_id, status: 'expired', amount_total: p.amount, metadata: { payment_id: p.public_id } })),
+  'payment_intent.canceled': (p) => anEvent('payment_intent.canceled', anIntent({ id: p.payment_intent_id, status: 'canceled', amount: p.amount, cancellation_reason: 'abandoned', metadata: { payment_id: p.public_id } })),
+  'checkout.session.async_payment_failed': (p) => anEvent('checkout.session.async_payment_failed', aSession({ id: p.checkout_session_id, status: 'complete', payment_status: 'unpaid', amount_total: p.amount, metadata: { payment_id: p.public_id } })),
+  'payment_intent.payment_failed': (p) => anEvent('payment_intent.payment_failed', anIntent({ id: p.payment_intent_id, status: 'requires_payment_method', amount: p.amount, last_payment_error: { code: 'card_declined', message: 'Your card was declined.' } as never, metadata: { payment_id: p.public_id } })),
+};
+const SUCCESS = ['checkout.session.completed', 'payment_intent.succeeded'];
+const ENDING: Record<string, string> = { 'checkout.session.expired': 'expired', 'payment_intent.canceled': 'canceled', 'checkout.session.async_payment_failed': 'failed' };
+
+describe('webhook: signatures', () => {
+  it('when the signature is valid, then the event is recorded and applied', async () => {
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    const res = await deliver(e);
+    expect(res.status, res.text).to.equal(200);
+    expect(res.body).to.include({ received: true, duplicate: false, status: 'processed' });
+    expect(await eventRow(e.id)).to.include({ status: 'processed', type: 'payment_intent.succeeded', object_id: p.payment_intent_id });
+    expect((await reload(p)).status).to.equal('succeeded');
+  });
+
+  it('when the endpoint secret is being rotated, then events signed with the previous secret still verify', async () => {
+    const p = await pendingPayment();
+    const res = await deliver(EVENTS['payment_intent.succeeded'](p), { secret: TEST_STRIPE.oldWebhookSecret });
+    expect(res.status).to.equal(200);
+  });
+
+  const refused: [string, (e: Stripe.Event) => ReturnType<typeof deliver>][] = [
+    ['no signature', (e) => deliver(e, { signature: null })],
+    ['the wrong secret', (e) => deliver(e, { secret: 'whsec_someone_else' })],
+    ['a tampered body', (e) => { const body = JSON.stringify(e, null, 2); return deliver(body.replace(/"amount_received": \d+/, '"amount_received": 1'), { signature: sign(body) }); }],
+    ['re-serialised JSON', (e) => { const body = JSON.stringify(e, null, 2); return deliver(JSON.stringify(JSON.parse(body)), { signature: sign(body) }); }],
+    ['an old timestamp (replay)', (e) => deliver(e, { timestamp: Math.floor(Date.now() / 1000) - 600 })],
+  ];
+  for (const [what, send] of refused) {
+    it(`when it comes with ${what}, then 400 and nothing is recorded`, async () => {
+      const p = await pendingPayment();
+      const e = EVENTS['payment_intent.succeeded'](p);
+      const res = await send(e);
+      expect(res.status).to.equal(400);
+      expect(res.body.code).to.be.oneOf(['missing_signature', 'invalid_signature']);
+      expect(await eventRow(e.id)).to.equal(undefined);
+      expect((await reload(p)).status).to.equal('pending');
+    });
+  }
+});
+
+describe('webhook: exactly once', () => {
+  it('when the same event is delivered twice, then the second changes nothing and still gets 200', async () => {
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    await deliver(e).expect(200);
+    const again = await deliver(e);
+    expect(again.status).to.equal(200);
+    expect(again.body.duplicate).to.equal(true);
+    expect(await settlements(p)).to.equal(1);
+    expect((await invoiceOf(p)).paid_amount).to.equal(p.amount);
+  });
+
+  it('when the same event arrives five times at once, then it is applied once', async () => {
+    const p = await pendingPayment();
+    const e = EVENTS['checkout.session.completed'](p);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(e)));
+    expect(answers.map((a) => a.status)).to.deep.equal([200, 200, 200, 200, 200]);
+    expect(answers.filter((a) => a.body.duplicate === false)).to.have.length(1);
+    expect(await settlements(p)).to.equal(1);
+    expect((await invoiceOf(p)).status).to.equal('paid');
+  });
+
+  it('when two different success events for one payment race, then the money is settled once', async () => {
+    const p = await pendingPayment();
+    await Promise.all([deliver(EVENTS['checkout.session.completed'](p)), deliver(EVENTS['payment_intent.succeeded'](p))]);
+    expect(await settlements(p)).to.equal(1);
+    expect((await invoiceOf(p)).paid_amount).to.equal(p.amount);
+  });
+});
+
+describe('webhook: out of order — every pair of events for one payment', () => {
+  const names = Object.keys(EVENTS);
+  for (const first of names) {
+    for (const second of names) {
+      if (first === second) continue;
+      const expected = SUCCESS.includes(first) || SUCCESS.includes(second) ? 'succeeded' : (ENDING[first] ?? ENDING[second] ?? 'pending');
+      it(`when ${first} then ${second}, then the payment is ${expected}`, async () => {
+        const p = await pendingPayment();
+        await deliver(EVENTS[first](p)).expect(200);
+        await deliver(EVENTS[second](p)).expect(200);
+        const after = await reload(p);
+        expect(after.status).to.equal(expected);
+        expect(await settlements(p)).to.equal(expected === 'succeeded' ? 1 : 0);
+        expect((await invoiceOf(p)).paid_amount).to.equal(expected === 'succeeded' ? p.amount : 0);
+      });
+    }
+  }
+});
+
+describe('webhook: what does not match', () => {
+  it('when the amount differs from what we asked for, then nothing is applied, the payment is flagged and the event kept', async () => {
+    const p = await pendingPayment();
+    const e = anEvent('payment_intent.succeeded', anIntent({ id: p.payment_intent_id, status: 'succeeded', amount: p.amount - 100, amount_received: p.amount - 100, metadata: { payment_id: p.public_id } }));
+    const res = await deliver(e);
+    expect(res.status).to.equal(200);
+    expect(res.body.status).to.equal('flagged');
+    const after = await reload(p);
+    expect(after.status).to.equal('pending');
+    expect(after.flag_reason).to.match(/amount/);
+    expect(await eventRow(e.id)).to.include({ status: 'flagged' });
+    expect((await invoiceOf(p)).paid_amount).to.equal(0);
+  });
+
+  it('when the currency differs, then the payment is flagged and not settled', async () => {
+    const p = await pendingPayment();
+    const res = await deliver(anEvent('payment_intent.succeeded', anIntent({ id: p.payment_intent_id, status: 'succeeded', amount: p.amount, amount_received: p.amount, currency: 'usd', metadata: { payment_id: p.public_id } })));
+    expect(res.body.status).to.equal('flagged');
+    expect((await reload(p)).flag_reason).to.match(/currency/);
+    expect(await settlements(p)).to.equal(0);
+  });
+
+  it('when the event type is not one we use, then it is recorded as ignored', async () => {
+    const e = anEvent('customer.created', { id: 'cus_1', object: 'customer' });
+    expect((await deliver(e)).body.status).to.equal('ignored');
+    expect(await eventRow(e.id)).to.include({ status: 'ignored' });
+  });
+
+  it('when the event is about a payment we never made, then it is recorded as ignored', async () => {
+    const e = anEvent('payment_intent.succeeded', anIntent({ status: 'succeeded', amount: 100, amount_received: 100, metadata: { payment_id: 'pay_unknown' } }));
+    expect((await deliver(e)).body.status).to.equal('ignored');
+  });
+});
+
+describe('webhook: failure mid-processing', () => {
+  it('when applying fails, then the event is kept as failed with 500, and a redelivery finishes it once', async () => {
+    const { knex } = testEnv();
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    await knex.raw(`create function test_outage() returns trigger language plpgsql as $$ begin raise exception 'simulated outage'; end $$;
+      create trigger test_outage before insert on ledger_transactions for each row execute function test_outage();`);
+    let first;
+    logger.silent = true; // the outage is logged as an error on purpose
+    try {
+      first = await deliver(e);
+    } finally {
+      logger.silent = false;
+      await knex.raw('drop trigger test_outage on ledger_transactions; drop function test_outage();');
+    }
+    expect(first.status).to.equal(500);
+    expect(await eventRow(e.id)).to.include({ status: 'failed', attempts: 1 });
+    expect((await eventRow(e.id)).last_error).to.match(/simulated outage/);
+    expect((await reload(p)).status).to.equal('pending');
+    const second = await deliver(e);
+    expect(second.status).to.equal(200);
+    expect(second.body.duplicate).to.equal(false);
+    expect(await eventRow(e.id)).to.include({ status: 'processed', attempts: 2 });
+    expect(await settlements(p)).to.equal(1);
+  });
+});
+
+describe('webhook: disputes', () => {
+  const disputeEvent = (type: string, p: PaymentRow, status: string, amount: number, id = 'dp_' + p.id) =>
+    anEvent(type, { id, object: 'dispute', amount, currency: 'cny', charge: p.charge_id, payment_intent: p.payment_intent_id, status, reason: 'fraudulent' });
+
+  it('when a dispute opens and is won, then the money goes to disputed funds and comes back', async () => {
+    const inv = await anInvoice(cs, await aCase(cs));
+    const p: PaymentRow = await aPayment(inv.id);
+    await deliver(disputeEvent('charge.dispute.created', p, 'needs_response', p.amount)).expect(200);
+    expect(await reload(p)).to.include({ status: 'disputed', dispute_status: 'open' });
+    expect((await balances(testEnv().knex, { invoiceId: p.invoice_id })).disputed_funds).to.equal(p.amount);
+    await deliver(disputeEvent('charge.dispute.closed', p, 'won', p.amount)).expect(200);
+    expect(await reload(p)).to.include({ status: 'succeeded', dispute_status: 'won' });
+    const b = await balances(testEnv().knex, { invoiceId: p.invoice_id });
+    expect(b).to.include({ disputed_funds: 0, processor_clearing: p.amount, fee_income: -p.amount });
+  });
+
+  it('when a dispute is lost, then the court’s fee income and the invoice lose the money', async () => {
+    const inv = await anInvoice(cs, await aCase(cs));
+    const p: PaymentRow = await aPayment(inv.id);
+    await deliver(disputeEvent('charge.dispute.created', p, 'needs_response', p.amount)).expect(200);
+    await deliver(disputeEvent('charge.dispute.closed', p, 'lost', p.amount)).expect(200);
+    expect(await reload(p)).to.include({ status: 'disputed', dispute_status: 'lost', settled_amount: 0 });
+    expect(await invoiceOf(p)).to.include({ paid_amount: 0, status: 'unpaid' });
+    expect(await balances(testEnv().knex, { invoiceId: p.invoice_id })).to.include({ fee_income: 0, disputed_funds: 0, processor_clearing: 0 });
+  });
+
+  it('when the dispute closes before we saw it open, then lost still moves the money once and a late "created" changes nothing', async () => {
+    const inv = await anInvoice(cs, await aCase(cs));
+    const p: PaymentRow = await aPayment(inv.id);
+    await deliver(disputeEvent('charge.dispute.closed', p, 'lost', p.amount)).expect(200);
+    await deliver(disputeEvent('charge.dispute.created', p, 'needs_response', p.amount)).expect(200);
+    expect(await reload(p)).to.include({ dispute_status: 'lost' });
+    expect(await balances(testEnv().knex, { invoiceId: p.invoice_id })).to.include({ fee_income: 0, disputed_funds: 0, processor_clearing: 0 });
+  });
+});
