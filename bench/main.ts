@@ -3,11 +3,13 @@
  * `run(args)`, resolving to the process exit code. Add a bench by adding a line below.
  */
 import * as status from './status';
+import * as webhooks from './webhooks';
 
 type Bench = { run(args: string[]): Promise<number> };
 
 const benches: Record<string, { about: string; bench: Bench }> = {
   status: { about: 'GET /v1/cases/{caseNumber}/fees against a bare Express + knex baseline', bench: status },
+  webhooks: { about: 'signed payment_intent.succeeded deliveries (distinct, then duplicates) against pgbench tpcb-like', bench: webhooks },
 };
 
 function usage(): string {

@@ -8,6 +8,7 @@ import { inProcessRunner, pgBossRunner, type JobRunner } from './jobs/runner';
 import type { Processor } from './payments/processor';
 import { setUpProcessor } from './payments/setup';
 import { sweepPendingPayments } from './payments/sweep';
+import { sweepRefunds } from './refunds/sweep';
 import type { Sandbox } from './sandbox';
 import { logger } from './shared/logger';
 
@@ -59,11 +60,13 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
 async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {
   const runner = db.embedded ? inProcessRunner() : await pgBossRunner(config.db.url!);
   await runner.register({
-    name: 'payments-sweep',
+    name: 'processor-sweep',
     cron: config.payments.sweepCron,
     run: async () => {
       const report = await sweepPendingPayments(db.knex, processor, config.payments.sweepAfterMinutes);
       if (report.checked || report.eventsRetried || report.errors) logger.info('payments sweep', { ...report });
+      const refunds = await sweepRefunds(db.knex, processor, config.refunds.sweepAfterMinutes);
+      if (refunds.submitted || refunds.checked || refunds.errors) logger.info('refunds sweep', { ...refunds });
     },
   });
   return runner;

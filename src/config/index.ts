@@ -46,6 +46,7 @@ export interface Config {
   };
   payments: { sweepAfterMinutes: number; sweepCron: string };
   jobs: { enabled: boolean };
+  refunds: { sweepAfterMinutes: number; statutoryDueDays: number };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
 }
@@ -97,6 +98,10 @@ const schema = Joi.object<Config>({
     sweepCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
   }).required(),
   jobs: Joi.object({ enabled: Joi.boolean().required() }).required(),
+  refunds: Joi.object({
+    sweepAfterMinutes: Joi.number().integer().min(1).required(),
+    statutoryDueDays: Joi.number().integer().min(1).max(60).required(),
+  }).required(),
   provinces: Joi.object()
     .pattern(/^\d{2}$/, Joi.object({ name: Joi.string().required(), abbreviation: Joi.string().length(1).required(), fees: localFees.required() }))
     .min(1)

@@ -11,6 +11,7 @@ import { invoiceRoutes } from '../invoices/routes';
 import { pageRoutes } from '../pages/routes';
 import type { Processor } from '../payments/processor';
 import { paymentRoutes } from '../payments/routes';
+import { refundRoutes } from '../refunds/routes';
 import { webhookRoutes } from '../webhooks/routes';
 import { AppError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
@@ -30,7 +31,9 @@ export interface AppDeps {
 }
 
 /** Every keyed API route, in one list: mounted from it, documented from it, access-tested from it. */
-export const apiRoutes: readonly RouteDef[] = [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes];
+export function apiRoutes(processor: Processor): RouteDef[] {
+  return [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes, ...refundRoutes(processor)];
+}
 
 interface ServiceParts {
   metricsText: () => Promise<string>;
@@ -94,7 +97,7 @@ export function buildApp(deps: AppDeps): express.Express {
     openapi: () => openapi,
     docs: () => docs,
   });
-  const documented = [...service, ...apiRoutes, ...webhookRoutes(deps.processor), ...pageRoutes(deps.processor)];
+  const documented = [...service, ...apiRoutes(deps.processor), ...webhookRoutes(deps.processor), ...pageRoutes(deps.processor)];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);
 

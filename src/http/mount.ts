@@ -67,8 +67,9 @@ async function runWrite(route: WriteRoute, ctx: RouteContext, knex: Knex): Promi
     if (begun.kind === 'replay') return begun.reply;
     claim = begun.claim;
   }
+  let committed: Reply;
   try {
-    return await knex.transaction(async (tx) => {
+    committed = await knex.transaction(async (tx) => {
       const reply = await route.write(ctx, tx);
       if (claim) await completeIdempotent(tx, claim, reply);
       return reply;
@@ -77,6 +78,7 @@ async function runWrite(route: WriteRoute, ctx: RouteContext, knex: Knex): Promi
     if (claim) await releaseIdempotent(knex, claim);
     throw e;
   }
+  return route.afterCommit ? route.afterCommit(ctx, committed) : committed;
 }
 
 function send(res: Response, reply: Reply): void {

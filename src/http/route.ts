@@ -51,6 +51,11 @@ export interface ReadRoute extends BaseRoute {
  */
 export interface WriteRoute extends BaseRoute {
   write: (ctx: RouteContext<any, any, any>, tx: Knex.Transaction) => Promise<Reply>;
+  /**
+   * Work that must follow the commit (a processor call after the row that reserves the money is
+   * safely stored). Its reply is what the caller gets; an Idempotency-Key replay returns the committed one.
+   */
+  afterCommit?: (ctx: RouteContext<any, any, any>, committed: Reply) => Promise<Reply>;
 }
 
 export type RouteDef = ReadRoute | WriteRoute;

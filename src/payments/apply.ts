@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit/record';
 import { moveInvoiceMoney } from '../invoices/money';
 import { post, transfer } from '../ledger/ledger';
+import { cancelOpenRefundsOfPayment } from '../refunds/decide';
 import { lockPaymentAndInvoice, presentPayment, type PaymentRow } from './payment-store';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
@@ -83,7 +84,10 @@ export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow
   if (mismatch) return flag(tx, payment, mismatch, d.source, {});
   const base = { kind: '', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: d.source };
   const opened = payment.dispute_status === 'open';
-  if (!opened && next !== 'won') await post(tx, { ...base, kind: 'dispute_opened', lines: transfer('disputed_funds', 'processor_clearing', d.amount) });
+  if (!opened && next !== 'won') {
+    await post(tx, { ...base, kind: 'dispute_opened', lines: transfer('disputed_funds', 'processor_clearing', d.amount) });
+    await cancelOpenRefundsOfPayment(tx, payment.id, `payment disputed (${d.disputeId})`);
+  }
   if (opened && next === 'won') await post(tx, { ...base, kind: 'dispute_won', lines: transfer('processor_clearing', 'disputed_funds', d.amount) });
   if (next === 'lost') {
     await post(tx, { ...base, kind: 'dispute_lost', lines: transfer('fee_income', 'disputed_funds', d.amount) });

@@ -18,6 +18,7 @@ export interface PaymentRow {
   payment_method_type: string | null;
   expires_at: Date;
   settled_amount: number;
+  refunded_amount: number;
   processor_fee: number | null;
   dispute_status: DisputeStatus | null;
   dispute_id: string | null;
@@ -68,6 +69,7 @@ export function presentPayment(p: PaymentRow, extra: { invoiceId?: string; caseN
     currency: p.currency,
     status: p.status,
     settledAmount: p.settled_amount,
+    refundedAmount: p.refunded_amount,
     processor: p.processor,
     checkoutSessionId: p.checkout_session_id,
     paymentIntentId: p.payment_intent_id,

@@ -4,6 +4,8 @@ import { applyDispute, applyObservation, PaymentNotSettledError, type ApplyResul
 import { findPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
 import { observePaymentIntent } from '../payments/observe';
+import { applyRefundObservation } from '../refunds/apply';
+import { findRefund } from '../refunds/refund-store';
 
 export interface HandleResult {
   status: 'processed' | 'ignored' | 'flagged';
@@ -59,6 +61,17 @@ export const HANDLERS: Record<string, Handler> = {
     const pi = intent(e);
     return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
   },
+  'refund.created': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
+  'refund.updated': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
+  'refund.failed': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
+  'charge.refunded': async (tx, _p, e) => {
+    // Recent API versions leave charge.refunds out; the refund.* events carry the same news.
+    const refunds = (e.data.object as Stripe.Charge).refunds?.data ?? [];
+    if (!refunds.length) return { status: 'ignored', note: 'no refunds listed on the charge; refund.* events settle them' };
+    const results = [];
+    for (const r of refunds) results.push(await onRefund(tx, r, e.id));
+    return results.find((r) => r.status === 'flagged') ?? results.find((r) => r.status === 'processed') ?? results[0];
+  },
   'charge.dispute.created': (tx, p, e) => onDispute(tx, p, e, 'open'),
   'charge.dispute.closed': (tx, p, e) => onDispute(tx, p, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
 };
@@ -77,6 +90,16 @@ async function onDispute(tx: Knex.Transaction, p: Processor, e: Stripe.Event, st
     await applyObservation(tx, payment, observePaymentIntent(pi, `${e.id}:retrieved`));
     return asResult(await applyDispute(tx, payment, obs));
   }
+}
+
+async function onRefund(tx: Knex.Transaction, r: Stripe.Refund, source: string): Promise<HandleResult> {
+  const ours = await findRefund(tx, { refundId: r.metadata?.refund_id, processorRefundId: r.id });
+  if (!ours) return { status: 'ignored', note: 'no refund of ours matches this event' };
+  const result = await applyRefundObservation(tx, ours, {
+    source, processorRefundId: r.id, processorStatus: r.status, amount: r.amount, currency: r.currency, failureReason: r.failure_reason ?? null,
+  });
+  if (result.kind === 'flagged') return { status: 'flagged', note: result.reason };
+  return { status: 'processed', note: result.kind === 'unchanged' ? `no change (refund is ${result.status})` : `refund ${result.status}` };
 }
 
 export async function handleEvent(tx: Knex.Transaction, p: Processor, event: Stripe.Event): Promise<HandleResult> {

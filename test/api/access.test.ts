@@ -15,6 +15,7 @@ interface Fixture {
   caseNumber: string;
   invoiceId: string;
   paymentId: string;
+  refundId: string;
 }
 interface Row {
   route: string;
@@ -23,6 +24,8 @@ interface Row {
   /** What an allowed role outside the court gets: 403 for a court it names, 404 for an entity it looks up. */
   otherCourt: number;
   call: (f: Fixture, headers: Record<string, string>) => Promise<{ status: number; body: unknown }>;
+  /** Where a business rule on top of the role decides (e.g. only its requester, a clerk, may cancel a refund). */
+  expect?: (role: Role, scope: Scope) => number | undefined;
 }
 
 const ALL = ROLES;
@@ -45,14 +48,36 @@ const table: Row[] = [
     call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/remissions`).set(h).send({ kind: 'deferral', decisionRef: '(2026)晋0105民初1号之一', decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: '2027-06-30' }),
   },
   { route: 'GET /v1/payments/{paymentId}', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/payments/${f.paymentId}`).set(h) },
+  { route: 'GET /v1/refund-reasons', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/refund-reasons').set(h) },
+  { route: 'POST /v1/payments/{paymentId}/refunds', roles: ['clerk'], ok: 201, otherCourt: 404, call: (f, h) => api().post(`/v1/payments/${f.paymentId}/refunds`).set(h).send({ amount: 100, reasonCode: 'overpayment' }) },
+  { route: 'POST /v1/refunds/{refundId}/approve', roles: ['approver'], ok: 200, otherCourt: 404, call: (f, h) => api().post(`/v1/refunds/${f.refundId}/approve`).set(h) },
+  { route: 'POST /v1/refunds/{refundId}/reject', roles: ['approver'], ok: 200, otherCourt: 404, call: (f, h) => api().post(`/v1/refunds/${f.refundId}/reject`).set(h).send({ note: 'not owed' }) },
+  {
+    route: 'POST /v1/refunds/{refundId}/cancel', roles: ['clerk', 'approver'], ok: 200, otherCourt: 404, call: (f, h) => api().post(`/v1/refunds/${f.refundId}/cancel`).set(h),
+    expect: (role, scope) => (role === 'clerk' && scope !== 'other' ? 403 : undefined), // the fixture's refund was requested by another clerk
+  },
+  { route: 'GET /v1/refunds/{refundId}', roles: ['clerk', 'approver', 'finance'], ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/refunds/${f.refundId}`).set(h) },
+  { route: 'GET /v1/refunds', roles: ['clerk', 'approver', 'finance'], ok: 200, otherCourt: 403, call: (_f, h) => api().get('/v1/refunds?courtCode=1411').set(h) },
 ];
+
+/** A settled payment with a refund requested on it by a clerk who is none of the callers. */
+async function fixture(caseKey: string, requesterKey: string, withMoney: boolean): Promise<Fixture> {
+  const caseNumber = await aCase(caseKey, { courtCode: '1411' });
+  const invoiceId = (await anInvoice(caseKey, caseNumber)).id;
+  if (!withMoney) return { caseNumber, invoiceId, paymentId: '', refundId: '' };
+  const paymentId = (await aPayment(invoiceId)).public_id;
+  const refund = await api().post(`/v1/payments/${paymentId}/refunds`).set(auth(requesterKey)).send({ amount: 200, reasonCode: 'overpayment' });
+  return { caseNumber, invoiceId, paymentId, refundId: refund.body.id };
+}
 
 describe('access: every endpoint × role × court scope', () => {
   const keys = new Map<string, string>();
   let fixtureKey: string;
+  let requesterKey: string;
 
   before(async () => {
     fixtureKey = await keyFor('case_system', 'all');
+    requesterKey = await keyFor('clerk', 'all');
     for (const role of ROLES) {
       keys.set(`${role}/own`, await keyFor(role, ['1411']));
       keys.set(`${role}/all`, await keyFor(role, 'all'));
@@ -61,7 +86,7 @@ describe('access: every endpoint × role × court scope', () => {
   });
 
   it('when the routes are listed, then the table covers every API route', () => {
-    const routes = apiRoutes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
+    const routes = apiRoutes(testEnv().processor).map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
     expect(table.map((r) => r.route).sort()).to.deep.equal(routes);
   });
 
@@ -70,11 +95,9 @@ describe('access: every endpoint × role × court scope', () => {
     for (const row of table) {
       for (const role of ROLES) {
         for (const scope of ['own', 'all', 'other'] as Scope[]) {
-          const caseNumber = await aCase(fixtureKey, { courtCode: '1411' });
-          const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
-          const paymentId = row.route.includes('{paymentId}') ? (await aPayment(invoiceId)).public_id : '';
-          const res = await row.call({ caseNumber, invoiceId, paymentId }, auth(keys.get(`${role}/${scope}`)!));
-          const expected = !row.roles.includes(role) ? 403 : scope === 'other' ? row.otherCourt : row.ok;
+          const f = await fixture(fixtureKey, requesterKey, /\{(paymentId|refundId)\}/.test(row.route));
+          const res = await row.call(f, auth(keys.get(`${role}/${scope}`)!));
+          const expected = !row.roles.includes(role) ? 403 : (row.expect?.(role, scope) ?? (scope === 'other' ? row.otherCourt : row.ok));
           if (res.status !== expected) failures.push(`${row.route} as ${role}/${scope}: ${res.status}, expected ${expected}`);
         }
       }
@@ -83,14 +106,12 @@ describe('access: every endpoint × role × court scope', () => {
   });
 
   it('when no key, a malformed key or a revoked key is sent, then 401 problem on every endpoint', async () => {
-    const caseNumber = await aCase(fixtureKey);
-    const invoiceId = (await anInvoice(fixtureKey, caseNumber)).id;
-    const paymentId = (await aPayment(invoiceId)).public_id;
+    const f = await fixture(fixtureKey, requesterKey, true);
     const revoked = await createApiKey(testEnv().knex, { role: 'admin', courts: 'all', name: 'to revoke' });
     await revokeApiKey(testEnv().knex, revoked.id);
     for (const header of [{}, auth('cpk_notarealkey'), auth(revoked.key), { authorization: 'Basic abc' }]) {
       for (const row of table) {
-        const res = await row.call({ caseNumber, invoiceId, paymentId }, header);
+        const res = await row.call(f, header);
         expect(res.status, `${row.route} ${JSON.stringify(header)}`).to.equal(401);
         expect((res.body as { code: string }).code).to.be.oneOf(['unauthorized', 'invalid_api_key']);
       }

@@ -1,0 +1,126 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A small HTTP POST load generator for bodies that must each be delivered once (or cycled over):
+ * `connections` concurrent loops on keep-alive sockets, each taking the next unused body from a
+ * shared index — exact where autocannon would hand the same body to several connections. It runs
+ * on a worker thread, so it does not share the event loop with the service under test; the
+ * worker's code is plain JavaScript (eval), independent of the TypeScript loader.
+ */
+export interface PostLoad {
+  port: number;
+  path: string;
+  bodies: string[];
+  /** One header set per body (e.g. its signature), merged over the content headers. */
+  headers: Record<string, string>[];
+  connections: number;
+  /** Stop taking new bodies after this many seconds (Infinity: until the bodies run out). */
+  durationSec: number;
+  /** Wrap round to the first body when all have been sent (redeliveries), rather than stop. */
+  cycle: boolean;
+  /** A response counts as expected only if its status is 200 and its body contains all of these. */
+  expectInBody: string[];
+}
+
+export interface PostResult {
+  /** Requests completed (any outcome). */
+  completed: number;
+  /** Bodies taken from the list, in order (without cycling: bodies[0 .. sent) were delivered). */
+  sent: number;
+  /** From the first request to the last response, ms. */
+  elapsedMs: number;
+  perSec: number;
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  /** Socket errors (no response). */
+  errors: number;
+  /** 200 responses whose body lacked an expected part. */
+  unexpected: number;
+  firstProblem: string | null;
+  /** The bodies ran out before the duration ended (without cycling). */
+  ranOut: boolean;
+}
+
+const WORKER_JS = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { performance } = require('node:perf_hooks');
+const w = workerData;
+const bufs = w.bodies.map((b) => Buffer.from(b, 'utf8'));
+const agent = new http.Agent({ keepAlive: true, maxSockets: w.connections });
+const lat = new Float64Array(w.cycle ? 1 << 22 : bufs.length);
+let nlat = 0, completed = 0, next = 0, sent = 0, ranOut = false, errors = 0, non2xx = 0, unexpected = 0, firstProblem = null, lastEnd = 0;
+const statusCodes = {};
+
+function post(i) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const req = http.request(
+      { host: '127.0.0.1', port: w.port, method: 'POST', path: w.path, agent,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': bufs[i].length, ...w.headers[i] } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), t0, t1: performance.now() }));
+        res.on('error', (e) => resolve({ status: 0, body: String(e && e.message), t0, t1: performance.now() }));
+      },
+    );
+    req.on('error', (e) => resolve({ status: 0, body: String(e && e.message), t0, t1: performance.now() }));
+    req.end(bufs[i]);
+  });
+}
+
+async function loop(deadline) {
+  for (;;) {
+    if (performance.now() >= deadline) return;
+    if (next >= bufs.length) {
+      if (!w.cycle) { ranOut = true; return; }
+      next = 0;
+    }
+    const i = next++;
+    sent++;
+    const r = await post(i);
+    lastEnd = Math.max(lastEnd, r.t1);
+    completed++;
+    if (nlat < lat.length) lat[nlat++] = r.t1 - r.t0;
+    statusCodes[r.status] = (statusCodes[r.status] || 0) + 1;
+    if (r.status === 0) { errors++; firstProblem = firstProblem || 'socket error: ' + r.body; continue; }
+    if (r.status < 200 || r.status > 299) { non2xx++; firstProblem = firstProblem || r.status + ' ' + r.body.slice(0, 300); continue; }
+    if (r.status !== 200 || !w.expectInBody.every((s) => r.body.includes(s))) { unexpected++; firstProblem = firstProblem || r.status + ' ' + r.body.slice(0, 300); }
+  }
+}
+
+(async () => {
+  const start = performance.now();
+  const deadline = Number.isFinite(w.durationSec) ? start + w.durationSec * 1000 : Infinity;
+  await Promise.all(Array.from({ length: w.connections }, () => loop(deadline)));
+  agent.destroy();
+  const elapsedMs = (lastEnd || performance.now()) - start;
+  const sorted = lat.subarray(0, nlat).sort();
+  let sum = 0;
+  for (let k = 0; k < nlat; k++) sum += sorted[k];
+  const pct = (p) => (nlat ? sorted[Math.min(nlat - 1, Math.ceil((p / 100) * nlat) - 1)] : 0);
+  parentPort.postMessage({
+    completed, sent: w.cycle ? sent : next, elapsedMs, perSec: elapsedMs > 0 ? (completed * 1000) / elapsedMs : 0,
+    meanMs: nlat ? sum / nlat : 0, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: nlat ? sorted[nlat - 1] : 0,
+    statusCodes, non2xx, errors, unexpected, firstProblem, ranOut,
+  });
+})().catch((e) => { throw e; });
+`;
+
+export function runPostLoad(load: PostLoad): Promise<PostResult> {
+  if (load.bodies.length !== load.headers.length) throw new Error('one header set per body');
+  if (!load.bodies.length) throw new Error('no bodies to post');
+  return new Promise<PostResult>((resolve, reject) => {
+    const worker = new Worker(WORKER_JS, { eval: true, workerData: load });
+    let result: PostResult | null = null;
+    worker.once('message', (m: PostResult) => (result = m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code} and no result`))));
+  });
+}

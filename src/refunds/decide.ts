@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { assertCanSee, type Principal } from '../auth/principal';
+import { recordAudit } from '../audit/record';
+import type { PaymentRow } from '../payments/payment-store';
+import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
+import { lockRefund, presentRefund, updateRefund, type RefundRow } from './refund-store';
+import { canMove, type RefundStatus } from './transitions';
+
+export const actorOf = (p: Principal) => `api_key:${p.keyId}`;
+
+async function lockVisible(tx: Knex.Transaction, principal: Principal, id: string): Promise<RefundRow> {
+  const found = await tx<RefundRow>('refunds').where({ public_id: id }).first();
+  if (!found) throw new NotFoundError(`refund ${id}`);
+  assertCanSee(principal, found.court_code, `refund ${id}`);
+  return lockRefund(tx, found.id);
+}
+
+function mustMove(r: RefundRow, to: RefundStatus): void {
+  if (!canMove(r.status, to)) throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; it cannot be ${to}`);
+}
+
+/** Maker-checker: the approver is never the one who asked. */
+export async function approveRefund(tx: Knex.Transaction, principal: Principal, id: string, note?: string): Promise<RefundRow> {
+  const r = await lockVisible(tx, principal, id);
+  if (r.requested_by === actorOf(principal)) throw new ForbiddenError('a refund must be approved by someone other than who requested it', 'own_refund_request');
+  if (r.status !== 'requested') throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; only a requested refund can be approved`);
+  const payment = (await tx<PaymentRow>('payments').where({ id: r.payment_id }).first())!;
+  if (payment.status !== 'succeeded') throw new ConflictError('payment_disputed', `payment ${payment.public_id} is ${payment.status}; the refund cannot go ahead`);
+  const after = await updateRefund(tx, r.id, { status: 'approved', approved_by: actorOf(principal), approved_at: new Date(), decided_note: note ?? null });
+  await recordAudit(tx, { action: 'refund.approved', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) });
+  return after;
+}
+
+export async function rejectRefund(tx: Knex.Transaction, principal: Principal, id: string, note: string): Promise<RefundRow> {
+  const r = await lockVisible(tx, principal, id);
+  if (r.requested_by === actorOf(principal)) throw new ForbiddenError('a refund must be decided by someone other than who requested it', 'own_refund_request');
+  if (r.status !== 'requested') throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; only a requested refund can be rejected`);
+  const after = await updateRefund(tx, r.id, { status: 'rejected', rejected_by: actorOf(principal), rejected_at: new Date(), decided_note: note });
+  await recordAudit(tx, { action: 'refund.rejected', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) });
+  return after;
+}
+
+/** Before submission only: the requester (a clerk) or an approver may cancel. */
+export async function cancelRefund(tx: Knex.Transaction, principal: Principal, id: string, note?: string): Promise<RefundRow> {
+  const r = await lockVisible(tx, principal, id);
+  if (principal.role === 'clerk' && r.requested_by !== actorOf(principal)) {
+    throw new ForbiddenError('a clerk may cancel only refunds they requested', 'not_your_refund');
+  }
+  mustMove(r, 'cancelled');
+  const after = await updateRefund(tx, r.id, { status: 'cancelled', cancelled_by: actorOf(principal), cancelled_at: new Date(), decided_note: note ?? r.decided_note });
+  await recordAudit(tx, { action: 'refund.cancelled', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) });
+  return after;
+}
+
+/** A dispute freezes the payment's money: refunds not yet sent are cancelled. */
+export async function cancelOpenRefundsOfPayment(tx: Knex.Transaction, paymentId: number, why: string): Promise<void> {
+  const open = await tx<RefundRow>('refunds').where({ payment_id: paymentId }).whereIn('status', ['requested', 'approved']).forUpdate();
+  for (const r of open) {
+    const after = await updateRefund(tx, r.id, { status: 'cancelled', cancelled_by: 'system:dispute', cancelled_at: new Date(), decided_note: why });
+    await recordAudit(tx, { action: 'refund.cancelled', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, 'system:dispute');
+  }
+}
