@@ -2,12 +2,16 @@ import Joi from 'joi';
 import type { RouteDef } from '../http/route';
 import { CASE_TYPES, PROCEDURES, presentCase, upsertCase, type CaseInput } from './cases';
 import { caseFeeStatus } from './fee-status';
+import { OUTCOMES, recordOutcome, type OutcomeInput } from './outcome';
+import { isoDate } from '../http/validate';
 
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
 
+const PARTY_ROLES = ['plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant'];
+
 const party = Joi.object({
   name: Joi.string().trim().min(1).max(200).required(),
-  role: Joi.string().valid('plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant').required(),
+  role: Joi.string().valid(...PARTY_ROLES).required(),
   type: Joi.string().valid('natural_person', 'legal_person', 'other_organization'),
 });
 
@@ -32,6 +36,25 @@ export const caseRoutes: RouteDef[] = [
     async write({ params, body, principal, config }, tx) {
       const { created, row } = await upsertCase(tx, config, principal, params.caseNumber, body as CaseInput);
       return { status: created ? 201 : 200, body: presentCase(row) };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/cases/{caseNumber}/outcome',
+    summary: 'Record how the case ended → the statutory refunds it creates (awaiting approval), each with a due date',
+    tag: 'cases',
+    access: ['case_system'],
+    params: caseNumberParam,
+    body: Joi.object({
+      outcome: Joi.string().valid(...OUTCOMES).required(),
+      effectiveDate: isoDate().required(),
+      newClaimAmount: Joi.number().integer().min(0).max(10_000_000_000_000),
+      feeAllocation: Joi.array().items(Joi.object({ role: Joi.string().valid(...PARTY_ROLES).required(), sharePercent: Joi.number().integer().min(0).max(100).required() })).max(10),
+      note: Joi.string().trim().max(1000),
+    }),
+    responses: { 201: '{ caseNumber, outcome, effectiveDate, caseStatus, refunds: [refund with dueDate] }' },
+    async write({ params, body, principal, config }, tx) {
+      return { status: 201, body: await recordOutcome(tx, config, principal, params.caseNumber, body as OutcomeInput) };
     },
   },
   {

@@ -35,6 +35,10 @@ const table: Row[] = [
   { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
   { route: 'POST /v1/fees/quote', roles: ALL, ok: 200, otherCourt: 403, call: (_f, h) => api().post('/v1/fees/quote').set(h).send({ courtCode: '1411', feeKind: 'acceptance_labour' }) },
   { route: 'PUT /v1/cases/{caseNumber}', roles: ['case_system'], ok: 201, otherCourt: 403, call: (_f, h) => api().put(`/v1/cases/${enc(aCaseNumber())}`).set(h).send({ courtCode: '1411', caseType: 'civil' }) },
+  {
+    route: 'POST /v1/cases/{caseNumber}/outcome', roles: ['case_system'], ok: 201, otherCourt: 404,
+    call: (f, h) => api().post(`/v1/cases/${enc(f.caseNumber)}/outcome`).set(h).send({ outcome: 'withdrawn', effectiveDate: '2026-11-20' }),
+  },
   { route: 'GET /v1/cases/{caseNumber}/fees', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/cases/${enc(f.caseNumber)}/fees`).set(h) },
   {
     route: 'POST /v1/cases/{caseNumber}/invoices', roles: ['case_system'], ok: 201, otherCourt: 404,

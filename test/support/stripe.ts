@@ -67,3 +67,11 @@ export function formBody(body: unknown): Record<string, string> {
   if (typeof body === 'string') return Object.fromEntries(new URLSearchParams(body));
   return body as Record<string, string>;
 }
+
+export function aRefund(o: Partial<Stripe.Refund> & Record<string, unknown> = {}): Stripe.Refund {
+  return {
+    id: `re_${rnd()}`, object: 'refund', amount: 0, currency: 'cny', status: 'succeeded', payment_intent: null, charge: null, metadata: {},
+    reason: null, created: Math.floor(Date.now() / 1000), balance_transaction: `txn_${rnd()}`, failure_reason: null,
+    ...o,
+  } as unknown as Stripe.Refund;
+}

@@ -1,0 +1,119 @@
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/principal';
+import { recordAudit } from '../audit/record';
+import type { Config } from '../config';
+import { addDays } from '../courts/courts';
+import type { FeeKind, Halving } from '../fees/compute';
+import { roundHalfUp } from '../fees/money';
+import { quoteFee } from '../fees/quote';
+import type { InvoiceRow } from '../invoices/present';
+import type { PaymentRow } from '../payments/payment-store';
+import type { RefundReason } from '../refunds/reasons';
+import { presentRefund } from '../refunds/refund-store';
+import { refundable, requestRefund } from '../refunds/request';
+import { ConflictError, ValidationError } from '../shared/errors';
+import { findVisibleCase } from './cases';
+
+export type Outcome = 'withdrawn' | 'mediated' | 'not_accepted' | 'dismissed' | 'remanded' | 'claim_reduced' | 'judged' | 'transferred';
+export const OUTCOMES: readonly Outcome[] = ['withdrawn', 'mediated', 'not_accepted', 'dismissed', 'remanded', 'claim_reduced', 'judged', 'transferred'];
+
+export interface OutcomeInput {
+  outcome: Outcome;
+  effectiveDate: string;
+  /** claim_reduced: the claim as it now stands (fen). */
+  newClaimAmount?: number;
+  /** judged: each party's share of the acceptance fee, in percent, summing to 100. */
+  feeAllocation?: { role: string; sharePercent: number }[];
+  note?: string;
+}
+
+const CASE_STATUS: Record<Outcome, string> = {
+  withdrawn: 'withdrawn', mediated: 'mediated', not_accepted: 'not_accepted', dismissed: 'dismissed', remanded: 'remanded',
+  claim_reduced: 'open', judged: 'judged', transferred: 'transferred',
+};
+
+const REASON: Record<Outcome, RefundReason | null> = {
+  withdrawn: 'case_withdrawn', mediated: 'mediated', not_accepted: 'not_accepted_or_dismissed', dismissed: 'not_accepted_or_dismissed',
+  remanded: 'remanded_on_appeal', claim_reduced: 'claim_reduced', judged: 'winner_prepaid', transferred: null,
+};
+
+const isAcceptance = (i: InvoiceRow) => i.fee_kind.startsWith('acceptance_');
+
+/**
+ * What the payer of this invoice still owes the court after the outcome (FEE-LAW.md, Refunds), or
+ * null when the outcome does not touch it. The refund is what they hold above that.
+ */
+function owedAfter(config: Readonly<Config>, inv: InvoiceRow, o: OutcomeInput): number | null {
+  switch (o.outcome) {
+    case 'withdrawn':
+    case 'mediated': // Arts. 15, 16: half the acceptance fee; halved only once [J 206]
+      if (!isAcceptance(inv)) return null;
+      if ((inv.basis as { factor?: string }).factor === '1/2') return inv.amount_due;
+      if (inv.amount_due < inv.statutory_amount) return Number(roundHalfUp(BigInt(inv.amount_due), 2n));
+      return requote(config, inv, { halving: o.outcome === 'withdrawn' ? 'withdrawal' : 'mediation' });
+    case 'not_accepted':
+    case 'dismissed': // Arts. 8, 27: the acceptance fee is refunded
+      return isAcceptance(inv) ? 0 : null;
+    case 'remanded': // Art. 27: the appellant's appeal fee is refunded
+      return isAcceptance(inv) && inv.stage === 'appeal' ? 0 : null;
+    case 'claim_reduced': // Art. 21: the fee on the reduced claim
+      if (inv.fee_kind !== 'acceptance_property' || inv.amount_due < inv.statutory_amount) return null;
+      return Math.min(inv.amount_due, requote(config, inv, { claimAmount: o.newClaimAmount }));
+    case 'judged': { // [J 207]: the winner's prepayment comes back; the loser pays the court
+      if (!isAcceptance(inv)) return null;
+      const share = o.feeAllocation!.find((a) => a.role === inv.payer.role)?.sharePercent ?? 0;
+      return Number(roundHalfUp(BigInt(inv.amount_due) * BigInt(share), 100n));
+    }
+    case 'transferred': // Art. 24: the prepayment moves with the case
+      return null;
+  }
+}
+
+function requote(config: Readonly<Config>, inv: InvoiceRow, change: { halving?: Halving; claimAmount?: number }): number {
+  const b = inv.basis as { claimAmount?: number; propertyAmount?: number; damagesAmount?: number; amount?: number; halving?: Halving; procedure?: 'ordinary' | 'summary' };
+  return quoteFee(config, {
+    courtCode: inv.court_code, feeKind: inv.fee_kind as FeeKind, stage: inv.stage as 'first_instance', procedure: b.procedure, onDate: inv.notice_date,
+    claimAmount: change.claimAmount ?? b.claimAmount, propertyAmount: b.propertyAmount, damagesAmount: b.damagesAmount, amount: b.amount, halving: change.halving ?? b.halving,
+  }).amount;
+}
+
+function validate(o: OutcomeInput): void {
+  if (o.outcome === 'claim_reduced' && o.newClaimAmount === undefined) throw ValidationError.field('newClaimAmount', 'required when the claim is reduced', 'new_claim_required');
+  if (o.outcome === 'judged') {
+    const total = (o.feeAllocation ?? []).reduce((s, a) => s + a.sharePercent, 0);
+    if (!o.feeAllocation?.length || total !== 100) throw ValidationError.field('feeAllocation', 'the parties’ shares must add up to 100', 'allocation_not_100');
+  }
+}
+
+/** Records how a case ended and proposes the refunds the law requires, each awaiting approval, due in 15 days. */
+export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, caseNumber: string, o: OutcomeInput) {
+  validate(o);
+  const kase = await findVisibleCase(tx, principal, caseNumber, true);
+  if (kase.status !== 'open') throw new ConflictError('case_closed', `case ${kase.case_number} is already ${kase.status}`);
+  const [outcome] = await tx('case_outcomes')
+    .insert({ case_id: kase.id, outcome: o.outcome, effective_date: o.effectiveDate, details: JSON.stringify(o), recorded_by: `api_key:${principal.keyId}` })
+    .returning('*');
+  await tx('cases').where({ id: kase.id }).update({ status: CASE_STATUS[o.outcome], outcome_date: o.outcome === 'claim_reduced' ? kase.outcome_date : o.effectiveDate, updated_at: tx.fn.now() });
+  const dueDate = addDays(o.effectiveDate, config.refunds.statutoryDueDays);
+  const invoices = await tx<InvoiceRow>('invoices').where({ case_id: kase.id }).whereNot({ status: 'cancelled' }).orderBy('id').forUpdate();
+  const refunds = [];
+  for (const inv of invoices) {
+    const owed = owedAfter(config, inv, o);
+    if (owed === null) continue;
+    const payments = await tx<PaymentRow>('payments').where({ invoice_id: inv.id, status: 'succeeded' }).orderBy('id', 'desc');
+    let held = 0;
+    for (const p of payments) held += await refundable(tx, p);
+    let due = held - owed;
+    for (const p of payments) {
+      if (due <= 0) break;
+      const amount = Math.min(due, await refundable(tx, p));
+      if (amount <= 0) continue;
+      const { row } = await requestRefund(tx, { id: p.id }, { amount, reasonCode: REASON[o.outcome]! }, { requestedBy: 'system:case-outcome', origin: 'statutory', dueDate, caseOutcomeId: outcome.id });
+      refunds.push({ ...presentRefund(row, { payment_public_id: p.public_id, invoice_public_id: inv.public_id, case_number: kase.case_number }), owedAfterOutcome: owed });
+      due -= amount;
+    }
+  }
+  const result = { caseNumber: kase.case_number, outcome: o.outcome, effectiveDate: o.effectiveDate, caseStatus: CASE_STATUS[o.outcome], refunds };
+  await recordAudit(tx, { action: 'case.outcome_recorded', entityType: 'case', entityId: kase.case_number, before: { status: kase.status }, after: { ...result, refunds: refunds.map((r) => r.id) } });
+  return result;
+}
