@@ -4,6 +4,8 @@ import type { Config } from './config';
 import { syncCourts } from './courts/courts';
 import { openDatabase, type Database } from './db';
 import { buildApp } from './http/app';
+import { callbackJobs, startCallbackWorker } from './callbacks/worker';
+import { reconciliationJobs } from './reconciliation/jobs';
 import { inProcessRunner, pgBossRunner, type JobRunner } from './jobs/runner';
 import type { Processor } from './payments/processor';
 import { setUpProcessor } from './payments/setup';
@@ -37,6 +39,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : config.http.port;
   const jobs = config.jobs.enabled ? await startJobs(db, config, processor) : null;
+  const callbacks = config.callbacks.enabled ? startCallbackWorker(db.knex, config) : null;
   logger.info('listening', { port, database: db.embedded ? 'embedded' : 'postgres', env: config.env });
 
   let stopping: Promise<void> | null = null;
@@ -48,6 +51,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.http.shutdownGraceMs).unref());
       await Promise.race([closed, grace]);
       server.closeAllConnections();
+      await callbacks?.stop();
       await jobs?.stop();
       await sandbox?.stop();
       await authenticator.close();
@@ -69,5 +73,6 @@ async function startJobs(db: Database, config: Readonly<Config>, processor: Proc
       if (refunds.submitted || refunds.checked || refunds.errors) logger.info('refunds sweep', { ...refunds });
     },
   });
+  for (const spec of [...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config)]) await runner.register(spec);
   return runner;
 }

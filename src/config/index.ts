@@ -19,6 +19,8 @@ export interface CourtConfig {
   designation: string;
   timeZone: string;
   fees?: LocalFeeAmounts;
+  /** The court's case system's records endpoint, for reconciliation's case-record check. */
+  caseRecordsUrl?: string;
 }
 
 export interface ProvinceConfig {
@@ -47,6 +49,25 @@ export interface Config {
   payments: { sweepAfterMinutes: number; sweepCron: string };
   jobs: { enabled: boolean };
   refunds: { sweepAfterMinutes: number; statutoryDueDays: number };
+  callbacks: {
+    enabled: boolean;
+    timeoutMs: number;
+    /** Wait before each retry, in seconds; after the last one the message is dead. */
+    retryScheduleSeconds: number[];
+    secretOverlapHours: number;
+    /** Production: callback URLs must be https on one of these hosts (exact, or ".suffix"). */
+    allowedHosts: string[];
+    pollIntervalMs: number;
+    batchSize: number;
+    overdueCron: string;
+  };
+  reconciliation: {
+    cron: string;
+    /** Where the processor's side comes from: the list API, or Stripe's Reporting API for large days. */
+    source: 'list' | 'report';
+    lateGraceDays: number;
+    caseRecordsTimeoutMs: number;
+  };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
 }
@@ -98,6 +119,22 @@ const schema = Joi.object<Config>({
     sweepCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
   }).required(),
   jobs: Joi.object({ enabled: Joi.boolean().required() }).required(),
+  callbacks: Joi.object({
+    enabled: Joi.boolean().required(),
+    timeoutMs: Joi.number().integer().min(100).max(60000).required(),
+    retryScheduleSeconds: Joi.array().items(Joi.number().integer().min(1)).min(1).required(),
+    secretOverlapHours: Joi.number().integer().min(0).max(720).required(),
+    allowedHosts: Joi.array().items(Joi.string().hostname().allow(Joi.string().pattern(/^\.[a-z0-9.-]+$/))).required(),
+    pollIntervalMs: Joi.number().integer().min(50).required(),
+    batchSize: Joi.number().integer().min(1).max(500).required(),
+    overdueCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+  }).required(),
+  reconciliation: Joi.object({
+    cron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+    source: Joi.string().valid('list', 'report').required(),
+    lateGraceDays: Joi.number().integer().min(0).max(30).required(),
+    caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
+  }).required(),
   refunds: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),
     statutoryDueDays: Joi.number().integer().min(1).max(60).required(),
@@ -116,6 +153,7 @@ const schema = Joi.object<Config>({
         designation: Joi.string().pattern(/^\p{Script=Han}\d{0,4}$/u).required(),
         timeZone: Joi.string().required(),
         fees: localFees,
+        caseRecordsUrl: Joi.string().uri({ scheme: ['http', 'https'] }),
       }),
     )
     .min(1)

@@ -2,7 +2,9 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { ApiKeyAuthenticator } from '../auth/api-key-store';
+import { callbackRoutes } from '../callbacks/routes';
 import { caseRoutes } from '../cases/routes';
+import { reconciliationRoutes } from '../reconciliation/routes';
 import type { Config } from '../config';
 import { courtRoutes } from '../courts/routes';
 import { migrationsCurrent } from '../db/migrate';
@@ -32,7 +34,10 @@ export interface AppDeps {
 
 /** Every keyed API route, in one list: mounted from it, documented from it, access-tested from it. */
 export function apiRoutes(processor: Processor): RouteDef[] {
-  return [...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes, ...refundRoutes(processor)];
+  return [
+    ...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes, ...refundRoutes(processor),
+    ...reconciliationRoutes(processor), ...callbackRoutes(),
+  ];
 }
 
 interface ServiceParts {

@@ -9,6 +9,7 @@ import { addDays, courtToday, requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
 import type { FeeKind, Halving, Stage } from '../fees/compute';
 import { quoteFee } from '../fees/quote';
+import { emitCallback } from '../callbacks/emit';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
@@ -76,6 +77,7 @@ export async function issueInvoice(tx: Knex.Transaction, config: Readonly<Config
     })
     .returning('*');
   const invoice = presentInvoice(config, row, kase.case_number);
+  await emitCallback(tx, { type: 'invoice.issued', invoiceId: row.id });
   await recordAudit(tx, { action: 'invoice.issued', entityType: 'invoice', entityId: row.public_id, after: withoutLink(invoice) });
   return invoice;
 }
@@ -120,6 +122,7 @@ export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Confi
     .returning('*');
   const before = presentInvoice(config, row, row.case_number);
   const after = presentInvoice(config, updated, row.case_number);
+  await emitCallback(tx, { type: 'invoice.cancelled', invoiceId: row.id });
   await recordAudit(tx, { action: 'invoice.cancelled', entityType: 'invoice', entityId: id, before: withoutLink(before), after: withoutLink(after) });
   return after;
 }

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/record';
 import { moveInvoiceMoney } from '../invoices/money';
 import { post, transfer } from '../ledger/ledger';
 import { cancelOpenRefundsOfPayment } from '../refunds/decide';
+import { emitCallback } from '../callbacks/emit';
 import { lockPaymentAndInvoice, presentPayment, type PaymentRow } from './payment-store';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
@@ -52,10 +53,13 @@ export async function applyObservation(tx: Knex.Transaction, target: Pick<Paymen
       kind: 'payment_settled', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: obs.source,
       description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
     });
-    await moveInvoiceMoney(tx, invoice, { paid: payment.amount });
+    const moved = await moveInvoiceMoney(tx, invoice, { paid: payment.amount });
+    const type = moved.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
+    await emitCallback(tx, { type, invoiceId: payment.invoice_id, paymentId: payment.id });
   } else if (obs.failureReason) {
     changes.failure_reason = obs.failureReason;
   }
+  if (next === 'failed') await emitCallback(tx, { type: 'payment.failed', invoiceId: payment.invoice_id, paymentId: payment.id });
   const after = await update(tx, payment.id, changes);
   await recordAudit(tx, { action: `payment.${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(obs.source));
   return { kind: 'applied', status: next };
@@ -87,6 +91,7 @@ export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow
   if (!opened && next !== 'won') {
     await post(tx, { ...base, kind: 'dispute_opened', lines: transfer('disputed_funds', 'processor_clearing', d.amount) });
     await cancelOpenRefundsOfPayment(tx, payment.id, `payment disputed (${d.disputeId})`);
+    await emitCallback(tx, { type: 'payment.disputed', invoiceId: payment.invoice_id, paymentId: payment.id });
   }
   if (opened && next === 'won') await post(tx, { ...base, kind: 'dispute_won', lines: transfer('processor_clearing', 'disputed_funds', d.amount) });
   if (next === 'lost') {

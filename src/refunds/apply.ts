@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { recordAudit } from '../audit/record';
 import { moveInvoiceMoney } from '../invoices/money';
+import { emitCallback } from '../callbacks/emit';
 import { post, transfer } from '../ledger/ledger';
 import { lockPaymentAndInvoice } from '../payments/payment-store';
 import { lockRefund, presentRefund, updateRefund, type RefundRow } from './refund-store';
@@ -59,6 +60,7 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     changes.submitted_at = refund.submitted_at ?? new Date();
   }
   const after = await updateRefund(tx, refund.id, changes);
+  if (next === 'succeeded' || next === 'failed') await emitCallback(tx, { type: `refund.${next}`, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id });
   await recordAudit(tx, { action: `refund.${next}`, entityType: 'refund', entityId: refund.public_id, before: presentRefund(refund), after: presentRefund(after) }, `processor:${o.source}`);
   return { kind: 'applied', status: next };
 }

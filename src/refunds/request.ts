@@ -3,6 +3,7 @@ import { publicId } from '../auth/keys';
 import { assertCanSee, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { PaymentRow } from '../payments/payment-store';
+import { emitCallback } from '../callbacks/emit';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { RefundReason } from './reasons';
 import { presentRefund, type RefundRow } from './refund-store';
@@ -71,6 +72,8 @@ export async function requestRefund(tx: Knex.Transaction, paymentRef: { publicId
       due_date: ctx.dueDate ?? null,
     })
     .returning('*');
+  await emitCallback(tx, { type: 'refund.requested', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id });
+  if (ctx.origin === 'statutory') await emitCallback(tx, { type: 'case.refund_due', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id });
   await recordAudit(tx, { action: 'refund.requested', entityType: 'refund', entityId: row.public_id, after: presentRefund(row, { payment_public_id: payment.public_id }) }, ctx.origin === 'statutory' ? ctx.requestedBy : undefined);
   return { row, payment, refundableAfter: available - input.amount };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import { recordAudit } from '../audit/record';
+import { emitCallback } from '../callbacks/emit';
 import type { PaymentRow } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
@@ -55,6 +56,7 @@ async function markRefused(knex: Knex, id: number, reason: string): Promise<Refu
     const r = await lockRefund(tx, id);
     if (!['approved', 'submitted'].includes(r.status) || r.processor_refund_id) return r;
     const after = await updateRefund(tx, id, { status: 'failed', failed_at: new Date(), failure_reason: `refused by the processor: ${reason}` });
+    await emitCallback(tx, { type: 'refund.failed', invoiceId: r.invoice_id, paymentId: r.payment_id, refundId: r.id });
     await recordAudit(tx, { action: 'refund.failed', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, 'system:refund-submit');
     return after;
   });

@@ -3,6 +3,9 @@ import { ROLES, type Role } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
 import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../support/builders';
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
+import { callbackAccessRows } from '../support/access-callbacks';
+import { reconciliationAccessRows } from '../support/access-reconciliation';
+import type { Row, Scope, Fixture } from '../support/access';
 import { keyFor, testEnv } from '../support/env';
 
 /**
@@ -10,28 +13,12 @@ import { keyFor, testEnv } from '../support/env';
  * 1411, to all courts, or only to 1412 ("other") calls each endpoint. A route added without a row
  * here fails the coverage check below.
  */
-type Scope = 'own' | 'all' | 'other';
-interface Fixture {
-  caseNumber: string;
-  invoiceId: string;
-  paymentId: string;
-  refundId: string;
-}
-interface Row {
-  route: string;
-  roles: readonly Role[];
-  ok: number;
-  /** What an allowed role outside the court gets: 403 for a court it names, 404 for an entity it looks up. */
-  otherCourt: number;
-  call: (f: Fixture, headers: Record<string, string>) => Promise<{ status: number; body: unknown }>;
-  /** Where a business rule on top of the role decides (e.g. only its requester, a clerk, may cancel a refund). */
-  expect?: (role: Role, scope: Scope) => number | undefined;
-}
-
 const ALL = ROLES;
 const READERS = ['case_system', 'clerk', 'finance'] as const;
 
 const table: Row[] = [
+  ...reconciliationAccessRows,
+  ...callbackAccessRows,
   { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
   { route: 'POST /v1/fees/quote', roles: ALL, ok: 200, otherCourt: 403, call: (_f, h) => api().post('/v1/fees/quote').set(h).send({ courtCode: '1411', feeKind: 'acceptance_labour' }) },
   { route: 'PUT /v1/cases/{caseNumber}', roles: ['case_system'], ok: 201, otherCourt: 403, call: (_f, h) => api().put(`/v1/cases/${enc(aCaseNumber())}`).set(h).send({ courtCode: '1411', caseType: 'civil' }) },
