@@ -3,12 +3,14 @@
  * `run(args)`, resolving to the process exit code. Add a bench by adding a line below.
  */
 import * as status from './status';
+import * as refunds from './refunds';
 import * as webhooks from './webhooks';
 
 type Bench = { run(args: string[]): Promise<number> };
 
 const benches: Record<string, { about: string; bench: Bench }> = {
   status: { about: 'GET /v1/cases/{caseNumber}/fees against a bare Express + knex baseline', bench: status },
+  refunds: { about: '200 clients requesting refunds on 20 settled payments (sandbox processor): accepted never above refundable', bench: refunds },
   webhooks: { about: 'signed payment_intent.succeeded deliveries (distinct, then duplicates) against pgbench tpcb-like', bench: webhooks },
 };
 
