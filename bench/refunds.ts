@@ -79,7 +79,9 @@ export async function run(args: string[]): Promise<number> {
     console.log('');
     console.log(`requests/s ${result.requests.average.toFixed(1)}  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  total ${result.requests.total}  errors ${result.errors + result.timeouts}`);
     console.log(`status codes: ${JSON.stringify(codes)} (201 accepted, 422 amount_exceeds_refundable)`);
-    console.log(`accepted ${accepted} fen in ${codes['201'] ?? 0} refunds vs refundable ${refundable} fen — ${accepted <= refundable ? 'within' : 'EXCEEDED'}; payments over their settled amount: ${over.length}`);
+    const usedUp = perPayment.filter((r) => Number(r.sum) === settled.get(r.payment_id)).length;
+    console.log(`accepted ${accepted} fen in ${codes['201'] ?? 0} refunds vs refundable ${refundable} fen — ${accepted <= refundable ? 'within' : 'EXCEEDED'}; ` +
+      `payments refunded exactly to their settled amount: ${usedUp}/${PAYMENTS}; over it: ${over.length}`);
 
     // Approve a sample concurrently through the sandbox (Stripe stand-in) and check the money.
     const sample = await knex('refunds').where({ status: 'requested' }).orderBy('id').limit(APPROVALS).pluck('public_id');

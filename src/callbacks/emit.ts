@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import { publicId } from '../auth/keys';
+import type { Config } from '../config';
+import { buildCallbackData } from './payload';
 
 /** What a case system can subscribe to (API.md, issue 6). */
 export const CALLBACK_TYPES = [
@@ -15,9 +18,37 @@ export interface CallbackEvent {
   refundId?: number;
 }
 
+let presentConfig: Readonly<Config> | null = null;
+
+/**
+ * Gives the callbacks module the configuration the API's presenters need (payment links, court
+ * time zones). Called once at start-up (buildApp, the worker, the jobs); emitCallback has no config
+ * parameter because the domain code calls it from deep inside its own use-cases.
+ */
+export function initCallbacks(config: Readonly<Config>): void {
+  presentConfig = config;
+}
+
+// One indexed query when nobody listens: the invoice by primary key, joined to the (few) enabled endpoints.
+const SUBSCRIBERS_SQL = `select e.id from invoices i join callback_endpoints e
+  on e.enabled and ? = any(e.event_types) and (e.all_courts or i.court_code = any(e.court_codes))
+  where i.id = ? order by e.id`;
+
 /**
  * Writes the callback messages for a change into the outbox, in the transaction that made the
- * change — so a rolled-back change emits nothing and a crash after commit loses nothing.
- * (Placeholder until the callbacks module lands: records nothing.)
+ * change — so a rolled-back change emits nothing and a crash after commit loses nothing. `data` is
+ * built now, so the case system learns the state as it was right after this change.
  */
-export async function emitCallback(_tx: Knex.Transaction, _event: CallbackEvent): Promise<void> {}
+export async function emitCallback(tx: Knex.Transaction, event: CallbackEvent): Promise<void> {
+  const { rows } = (await tx.raw(SUBSCRIBERS_SQL, [event.type, event.invoiceId])) as { rows: { id: number }[] };
+  if (!rows.length) return;
+  if (!presentConfig) throw new Error('callbacks: initCallbacks(config) was not called at start-up');
+  const data = await buildCallbackData(tx, presentConfig, event);
+  const createdAt = new Date().toISOString();
+  await tx('callback_messages').insert(
+    rows.map((e) => {
+      const id = publicId('cbm');
+      return { public_id: id, endpoint_id: e.id, invoice_id: event.invoiceId, type: event.type, payload: JSON.stringify({ id, type: event.type, createdAt, data }), created_at: createdAt };
+    }),
+  );
+}
