@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { remissionsOf } from '../invoices/invoices';
-import { presentInvoice, type InvoiceRow } from '../invoices/present';
+import { courtToday } from '../courts/courts';
+import { courtTimeZone, presentInvoice, type InvoiceRow } from '../invoices/present';
 import { outstanding } from '../invoices/status';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { presentRefund, type RefundRow } from '../refunds/refund-store';
@@ -30,7 +31,7 @@ export async function buildCallbackData(tx: Knex.Transaction, config: Readonly<C
     const refund = (await tx<RefundRow>('refunds').where({ id: event.refundId }).first())!;
     const refundPayment = payment ?? (await tx<PaymentRow>('payments').where({ id: refund.payment_id }).first())!;
     return {
-      ...presentRefund(refund, { payment_public_id: refundPayment.public_id, invoice_public_id: row.public_id, case_number: row.case_number }),
+      ...presentRefund(refund, { payment_public_id: refundPayment.public_id, invoice_public_id: row.public_id, case_number: row.case_number }, courtToday(courtTimeZone(config, row.court_code))),
       payment: presentPayment(refundPayment, { invoiceId: row.public_id, caseNumber: row.case_number }),
       invoice,
       totals,

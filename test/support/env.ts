@@ -28,11 +28,24 @@ let env: TestEnv | null = null;
 /** Stripe in tests is api.stripe.com stubbed with nock; these are the key and endpoint secrets it uses. */
 export const TEST_STRIPE = { secretKey: 'sk_test_courtpay', webhookSecret: 'whsec_test_current', oldWebhookSecret: 'whsec_test_previous' };
 
+/**
+ * Each test run gets its own schema in the DATABASE_URL database, so two runs at once (two
+ * developers, or CI beside a developer) never drop each other's tables.
+ */
+const RUN_SCHEMA = `test_run_${process.pid}_${Date.now() % 1_000_000}`;
+
+function runDatabaseUrl(): string | undefined {
+  if (!process.env.DATABASE_URL) return undefined;
+  const u = new URL(process.env.DATABASE_URL);
+  u.searchParams.set('options', `-c search_path=${RUN_SCHEMA}`);
+  return u.toString();
+}
+
 export function testConfig(overrides: Record<string, unknown> = {}): Readonly<Config> {
   return loadConfig({
     env: {
       NODE_ENV: 'test',
-      DATABASE_URL: process.env.DATABASE_URL,
+      DATABASE_URL: runDatabaseUrl(),
       PORT: '0',
       PUBLIC_BASE_URL: 'https://pay.courts.example',
       STRIPE_SECRET_KEY: TEST_STRIPE.secretKey,
@@ -48,7 +61,7 @@ export async function setupTestEnv(): Promise<TestEnv> {
   const config = testConfig(process.env.DATABASE_URL ? {} : { db: { embeddedDir: 'memory://' } });
   if (config.db.url) {
     const fresh = await openDatabase(config, { migrate: false });
-    await fresh.knex.raw('drop schema if exists public cascade; create schema public;');
+    await fresh.knex.raw(`create schema ${RUN_SCHEMA}`);
     await fresh.close();
   }
   const db = await openDatabase(config);
@@ -67,6 +80,7 @@ export function testEnv(): TestEnv {
 
 export async function teardownTestEnv(): Promise<void> {
   await env?.authenticator.close();
+  if (env?.config.db.url) await env.knex.raw(`drop schema if exists ${RUN_SCHEMA} cascade`);
   await env?.db.close();
   env = null;
 }
