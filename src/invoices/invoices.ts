@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { publicId } from '../auth/keys';
-import { assertCanSee, assertCourtInScope, courtFilter, type Principal } from '../auth/principal';
+import { assertCanSee, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import { findVisibleCase } from '../cases/cases';
 import type { Config } from '../config';
@@ -11,6 +11,7 @@ import type { FeeKind, Halving, Stage } from '../fees/compute';
 import { quoteFee } from '../fees/quote';
 import { emitCallback } from '../callbacks/emit';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
+import { pageOf, withinCourts } from '../http/lists';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
 import { deriveStatus } from './status';
@@ -137,34 +138,15 @@ export interface ListFilter {
   cursor?: string;
 }
 
-export function encodeCursor(id: number): string {
-  return Buffer.from(`i:${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): number {
-  const m = /^i:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw ValidationError.field('cursor', 'not a cursor this service handed out', 'invalid_cursor');
-  return Number(m[1]);
-}
+export { decodeCursor, encodeCursor } from '../http/lists';
 
 export async function listInvoices(db: Queryable, config: Readonly<Config>, principal: Principal, f: ListFilter, caseCanonical?: string) {
-  const q = db('invoices as i').join('cases as c', 'c.id', 'i.case_id').select<(InvoiceRow & { case_number: string })[]>('i.*', 'c.case_number');
-  if (f.courtCode) {
-    requireCourt(config, f.courtCode);
-    assertCourtInScope(principal, f.courtCode);
-    q.where('i.court_code', f.courtCode);
-  }
-  const scope = courtFilter(principal);
-  if (scope) q.whereIn('i.court_code', scope);
+  const q = db('invoices as i').join('cases as c', 'c.id', 'i.case_id').select('i.*', 'c.case_number');
+  withinCourts(q, 'i.court_code', config, principal, f.courtCode);
   if (caseCanonical) q.where('c.case_number', caseCanonical);
   if (f.status) q.where('i.status', f.status);
   if (f.from) q.where('i.notice_date', '>=', f.from);
   if (f.to) q.where('i.notice_date', '<=', f.to);
-  if (f.cursor) q.where('i.id', '<', decodeCursor(f.cursor));
-  const rows = await q.orderBy('i.id', 'desc').limit(f.limit + 1);
-  const page = rows.slice(0, f.limit);
-  return {
-    data: page.map((r) => presentInvoiceSummary(config, r, r.case_number)),
-    nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null,
-  };
+  const { rows, nextCursor } = await pageOf<InvoiceRow & { case_number: string }>(q, 'i.id', f);
+  return { data: rows.map((r) => presentInvoiceSummary(config, r, r.case_number)), nextCursor };
 }

@@ -1,11 +1,11 @@
 import Joi from 'joi';
 import type { Knex } from 'knex';
-import { courtFilter, assertCourtInScope, type Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
-import { courtToday, requireCourt } from '../courts/courts';
+import { courtToday } from '../courts/courts';
 import type { Queryable } from '../db';
 import type { RouteDef } from '../http/route';
-import { decodeCursor, encodeCursor } from '../invoices/invoices';
+import { pageOf, withinCourts } from '../http/lists';
 import type { Processor } from '../payments/processor';
 import { approveRefund, actorOf, cancelRefund, rejectRefund } from './decide';
 import { REFUND_REASONS, REFUND_REASON_CODES } from './reasons';
@@ -118,13 +118,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       async read({ db, config, principal, query }) {
         const f = query as ListQuery;
         const q = refundQuery(db);
-        if (f.courtCode) {
-          requireCourt(config, f.courtCode);
-          assertCourtInScope(principal, f.courtCode);
-          q.where('r.court_code', f.courtCode);
-        }
-        const scope = courtFilter(principal);
-        if (scope) q.whereIn('r.court_code', scope);
+        withinCourts(q, 'r.court_code', config, principal, f.courtCode);
         if (f.status) q.where('r.status', f.status);
         if (f.paymentId) q.where('p.public_id', f.paymentId);
         if (f.overdue !== undefined) {
@@ -132,10 +126,8 @@ export function refundRoutes(processor: Processor): RouteDef[] {
           if (f.overdue) open(q);
           else q.whereNot((b) => open(b as never));
         }
-        if (f.cursor) q.where('r.id', '<', decodeCursor(f.cursor));
-        const rows = (await q.orderBy('r.id', 'desc').limit(f.limit + 1)) as RefundView[];
-        const page = rows.slice(0, f.limit);
-        return { status: 200, body: { data: page.map((r) => presentRefund(r, r, today(config))), nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null } };
+        const { rows, nextCursor } = await pageOf<RefundView>(q, 'r.id', f);
+        return { status: 200, body: { data: rows.map((r) => presentRefund(r, r, today(config))), nextCursor } };
       },
     },
   ];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ROLES, type Role } from '../../src/auth/principal';
+import { ROLES } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
 import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../support/builders';
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';

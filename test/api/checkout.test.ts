@@ -3,7 +3,7 @@ import nock from 'nock';
 import { sweepPendingPayments } from '../../src/payments/sweep';
 import { aCase, anInvoice, api, auth, enc } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
-import { anEvent, anIntent, aSession, deliver, formBody, stripeApi } from '../support/stripe';
+import { anEvent, anIntent, aSession, deliver, formBody, stripeApi, expectStripeStubsUsed } from '../support/stripe';
 
 const tokenOf = (url: string) => url.split('/pay/')[1];
 
@@ -12,11 +12,7 @@ describe('litigant pays online', () => {
   before(async () => {
     cs = await keyFor('case_system');
   });
-  afterEach(() => {
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending, 'every stubbed Stripe call was made').to.deep.equal([]);
-  });
+  afterEach(expectStripeStubsUsed);
 
   it('when a litigant pays from the notice, then the session is made right, the webhook settles it once, and every view agrees', async () => {
     const caseNumber = await aCase(cs);
@@ -172,11 +168,7 @@ describe('sweep for what webhooks missed', () => {
   before(async () => {
     cs = await keyFor('case_system');
   });
-  afterEach(() => {
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending).to.deep.equal([]);
-  });
+  afterEach(expectStripeStubsUsed);
 
   async function agedPendingPayment(session: ReturnType<typeof aSession>) {
     const inv = await anInvoice(cs, await aCase(cs));

@@ -4,7 +4,7 @@ import { sweepRefunds } from '../../src/refunds/sweep';
 import { logger } from '../../src/shared/logger';
 import { aCase, anInvoice, aPayment, api, auth } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
-import { anEvent, aRefund, deliver, formBody, stripeApi } from '../support/stripe';
+import { anEvent, aRefund, deliver, formBody, stripeApi, expectStripeStubsUsed } from '../support/stripe';
 
 describe('refunds', () => {
   let cs: string, clerk: string, clerk2: string, approver: string, approver2: string, finance: string;
@@ -16,11 +16,7 @@ describe('refunds', () => {
     approver2 = await keyFor('approver', ['1411']);
     finance = await keyFor('finance', ['1411']);
   });
-  afterEach(() => {
-    const pending = nock.pendingMocks();
-    nock.cleanAll();
-    expect(pending, 'every stubbed Stripe call was made').to.deep.equal([]);
-  });
+  afterEach(expectStripeStubsUsed);
 
   /** A settled payment of `amount` fen on a fresh invoice in court 1411. */
   async function paid(claimAmount = 5_000_000) {

@@ -75,3 +75,10 @@ export function aRefund(o: Partial<Stripe.Refund> & Record<string, unknown> = {}
     ...o,
   } as unknown as Stripe.Refund;
 }
+
+/** After each test that stubs Stripe: every stub was called, and none is left for the next test. */
+export function expectStripeStubsUsed(): void {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  if (pending.length) throw new Error(`Stripe stubs never called: ${pending.join(', ')}`);
+}
