@@ -39,11 +39,17 @@ export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<numb
   const lines = p.lines.filter((l) => l.amount !== 0);
   if (lines.reduce((s, l) => s + l.amount, 0) !== 0) throw new UnbalancedPostingError(`ledger posting ${p.kind} does not balance`);
   if (!lines.length) return 0;
-  const [{ id }] = await tx('ledger_transactions')
-    .insert({ kind: p.kind, court_code: p.courtCode, invoice_id: p.invoiceId ?? null, payment_id: p.paymentId ?? null, source: p.source, description: p.description ?? null })
-    .returning('id');
-  await tx('ledger_entries').insert(lines.map((l) => ({ transaction_id: id, account: l.account, court_code: p.courtCode, invoice_id: p.invoiceId ?? null, amount: l.amount })));
-  return id as number;
+  // One round trip: the transaction row and its lines in one statement.
+  const { rows } = await tx.raw(
+    `with t as (
+       insert into ledger_transactions (kind, court_code, invoice_id, payment_id, source, description) values (?, ?, ?, ?, ?, ?) returning id
+     )
+     insert into ledger_entries (transaction_id, account, court_code, invoice_id, amount)
+     select t.id, l.account, ?, ?, l.amount from t, jsonb_to_recordset(?::jsonb) as l(account text, amount bigint)
+     returning transaction_id`,
+    [p.kind, p.courtCode, p.invoiceId ?? null, p.paymentId ?? null, p.source, p.description ?? null, p.courtCode, p.invoiceId ?? null, JSON.stringify(lines)],
+  );
+  return rows[0].transaction_id as number;
 }
 
 /** Balances by account, optionally for one court or one invoice: sums over the entries. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db';
+import type { InvoiceRow } from '../invoices/present';
 import type { DisputeStatus, PaymentStatus } from './transitions';
 
 export interface PaymentRow {
@@ -53,11 +54,24 @@ export async function findPayment(db: Queryable, ref: PaymentRef): Promise<Payme
   return undefined;
 }
 
-/** Locks the invoice, then the payment — always in that order, so two movers never deadlock. */
+/**
+ * Locks the invoice, then the payment — always in that order (invoices come first in the range
+ * table, and rows are locked in that order), so two movers never deadlock. One round trip.
+ */
 export async function lockPaymentAndInvoice(tx: Knex.Transaction, payment: Pick<PaymentRow, 'id' | 'invoice_id'>) {
-  const invoice = await tx('invoices').where({ id: payment.invoice_id }).forUpdate().first();
-  const locked = (await tx<PaymentRow>('payments').where({ id: payment.id }).forUpdate().first())!;
-  return { invoice, payment: locked };
+  const { rows } = await tx.raw(
+    'select to_jsonb(i) as invoice, to_jsonb(p) as payment from invoices i join payments p on p.invoice_id = i.id where p.id = ? for update of i, p',
+    [payment.id],
+  );
+  return { invoice: revive(rows[0].invoice) as unknown as InvoiceRow, payment: revive(rows[0].payment) as unknown as PaymentRow };
+}
+
+/** to_jsonb gives bigint as numbers already; timestamps come back as strings: make them Dates again. */
+function revive(row: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(row)) {
+    if (k.endsWith('_at') && typeof row[k] === 'string') row[k] = new Date(row[k] as string);
+  }
+  return row;
 }
 
 export function presentPayment(p: PaymentRow, extra: { invoiceId?: string; caseNumber?: string } = {}) {
