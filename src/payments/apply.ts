@@ -4,7 +4,7 @@ import { moveInvoiceMoney } from '../invoices/money';
 import { post, transfer } from '../ledger/ledger';
 import { cancelOpenRefundsOfPayment } from '../refunds/decide';
 import { emitCallback } from '../callbacks/emit';
-import { lockPaymentAndInvoice, presentPayment, type PaymentRow } from './payment-store';
+import { lockPaymentAndInvoice, presentPayment, type Locked, type PaymentRow } from './payment-store';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
 /** What the processor told us about a payment, from an event or an object we retrieved. */
@@ -31,8 +31,8 @@ const actor = (source: string) => `processor:${source}`;
  * totals and status, ledger and audit move together, or not at all. Webhook, sweep and return
  * page all come through here.
  */
-export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id' | 'invoice_id'>, obs: Observation): Promise<ApplyResult> {
-  const { invoice, payment } = await lockPaymentAndInvoice(tx, target);
+export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'> | Locked, obs: Observation): Promise<ApplyResult> {
+  const { invoice, payment } = 'payment' in target ? target : await lockPaymentAndInvoice(tx, target);
   const ids = linkIds(payment, obs);
   if (obs.outcome === 'succeeded') {
     const mismatch = disagreement(payment, obs.amount, obs.currency);
@@ -79,7 +79,7 @@ export class PaymentNotSettledError extends Error {}
  * Applies a dispute: open moves the money into disputed funds; won gives it back; lost takes it
  * out of the court's fee income and off the invoice. Needs the payment settled first.
  */
-export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow, 'id' | 'invoice_id'>, d: DisputeObservation): Promise<ApplyResult> {
+export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'>, d: DisputeObservation): Promise<ApplyResult> {
   const { invoice, payment } = await lockPaymentAndInvoice(tx, target);
   if (!isSettled(payment.status)) throw new PaymentNotSettledError(`payment ${payment.public_id} is ${payment.status}; a dispute needs it settled`);
   const next = nextDispute(payment.dispute_status, d.status);

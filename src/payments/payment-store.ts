@@ -54,16 +54,37 @@ export async function findPayment(db: Queryable, ref: PaymentRef): Promise<Payme
   return undefined;
 }
 
+export interface Locked {
+  invoice: InvoiceRow;
+  payment: PaymentRow;
+}
+
+const REF_COLUMNS: [keyof PaymentRef, keyof PaymentRow][] = [
+  ['paymentId', 'public_id'],
+  ['checkoutSessionId', 'checkout_session_id'],
+  ['paymentIntentId', 'payment_intent_id'],
+  ['chargeId', 'charge_id'],
+];
+
 /**
  * Locks the invoice, then the payment — always in that order (invoices come first in the range
- * table, and rows are locked in that order), so two movers never deadlock. One round trip.
+ * table, and rows are locked in that order), so two movers never deadlock. One round trip per
+ * reference tried, most specific first; undefined when no payment of ours matches.
  */
-export async function lockPaymentAndInvoice(tx: Knex.Transaction, payment: Pick<PaymentRow, 'id' | 'invoice_id'>) {
-  const { rows } = await tx.raw(
-    'select to_jsonb(i) as invoice, to_jsonb(p) as payment from invoices i join payments p on p.invoice_id = i.id where p.id = ? for update of i, p',
-    [payment.id],
-  );
-  return { invoice: revive(rows[0].invoice) as unknown as InvoiceRow, payment: revive(rows[0].payment) as unknown as PaymentRow };
+export async function lockPayment(tx: Knex.Transaction, by: { id: number } | PaymentRef): Promise<Locked | undefined> {
+  const tries: [string, string | number][] = 'id' in by ? [['id', by.id]] : REF_COLUMNS.filter(([ref]) => by[ref]).map(([ref, column]) => [column, by[ref]!]);
+  for (const [column, value] of tries) {
+    const { rows } = await tx.raw(
+      `select to_jsonb(i) as invoice, to_jsonb(p) as payment from invoices i join payments p on p.invoice_id = i.id where p.${column} = ? for update of i, p`,
+      [value],
+    );
+    if (rows.length) return { invoice: revive(rows[0].invoice) as unknown as InvoiceRow, payment: revive(rows[0].payment) as unknown as PaymentRow };
+  }
+  return undefined;
+}
+
+export async function lockPaymentAndInvoice(tx: Knex.Transaction, payment: Pick<PaymentRow, 'id'>): Promise<Locked> {
+  return (await lockPayment(tx, { id: payment.id }))!;
 }
 
 /** to_jsonb gives bigint as numbers already; timestamps come back as strings: make them Dates again. */

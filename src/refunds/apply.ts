@@ -25,7 +25,7 @@ export type RefundApplyResult = { kind: 'applied'; status: RefundStatus } | { ki
  * and the amount is free again. Pending or requires_action: we wait.
  */
 export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<RefundRow, 'id' | 'payment_id' | 'invoice_id'>, o: RefundObservation): Promise<RefundApplyResult> {
-  const { invoice, payment } = await lockPaymentAndInvoice(tx, { id: target.payment_id, invoice_id: target.invoice_id });
+  const { invoice, payment } = await lockPaymentAndInvoice(tx, { id: target.payment_id });
   const refund = await lockRefund(tx, target.id);
   const link: Partial<RefundRow> = { processor_status: o.processorStatus };
   if (!refund.processor_refund_id) link.processor_refund_id = o.processorRefundId;

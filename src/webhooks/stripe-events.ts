@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import { applyDispute, applyObservation, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
-import { findPayment, type PaymentRef } from '../payments/payment-store';
+import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
 import { observePaymentIntent } from '../payments/observe';
 import { applyRefundObservation } from '../refunds/apply';
@@ -25,9 +25,9 @@ function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observ
 }
 
 async function onPayment(tx: Knex.Transaction, ref: PaymentRef, obs: Observation): Promise<HandleResult> {
-  const payment = await findPayment(tx, ref);
-  if (!payment) return { status: 'ignored', note: 'no payment of ours matches this event' };
-  return asResult(await applyObservation(tx, payment, obs));
+  const locked = await lockPayment(tx, ref);
+  if (!locked) return { status: 'ignored', note: 'no payment of ours matches this event' };
+  return asResult(await applyObservation(tx, locked, obs));
 }
 
 function asResult(r: ApplyResult): HandleResult {
