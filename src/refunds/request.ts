@@ -32,7 +32,8 @@ export async function refundable(tx: Knex.Transaction, payment: PaymentRow): Pro
 
 function checkAmount(amount: number): void {
   if (!Number.isInteger(amount)) throw new AppError('amount_not_integer', 'amount must be a whole number of fen', 422, { errors: [{ field: 'amount', message: 'must be an integer (fen)' }] });
-  if (amount <= 0) throw new AppError('amount_not_positive', 'amount must be more than zero', 422, { errors: [{ field: 'amount', message: 'must be greater than 0' }] });
+  if (amount === 0) throw new AppError('amount_zero', 'a refund of nothing is not a refund', 422, { errors: [{ field: 'amount', message: 'must be greater than 0' }] });
+  if (amount < 0) throw new AppError('amount_negative', 'amount cannot be negative', 422, { errors: [{ field: 'amount', message: 'must be greater than 0' }] });
 }
 
 /**
@@ -47,7 +48,10 @@ export async function requestRefund(tx: Knex.Transaction, paymentRef: { publicId
   if (!payment) throw new NotFoundError(`payment ${paymentRef.publicId}`);
   if (principal) assertCanSee(principal, payment.court_code, `payment ${paymentRef.publicId}`);
   if (payment.status === 'disputed') throw new ConflictError('payment_disputed', `payment ${payment.public_id} is disputed and cannot be refunded`);
-  if (payment.status !== 'succeeded') throw new ConflictError('payment_not_settled', `payment ${payment.public_id} is ${payment.status}; only settled money can be refunded`);
+  if (payment.status !== 'succeeded') {
+    const code = payment.status === 'pending' ? 'payment_pending' : payment.status === 'failed' ? 'payment_failed' : 'payment_not_settled';
+    throw new ConflictError(code, `payment ${payment.public_id} is ${payment.status}; only settled money can be refunded`);
+  }
   const available = await refundable(tx, payment);
   if (input.expectedRefundableAmount !== undefined && input.expectedRefundableAmount !== available) {
     throw new AppError('refundable_amount_changed', `the refundable amount is now ${available}, not ${input.expectedRefundableAmount}`, 412, {

@@ -105,8 +105,8 @@ describe('refunds', () => {
 
   describe('each bad request gets its own code and changes nothing', () => {
     const cases: [string, number, string, (p: { public_id: string; amount: number }) => Record<string, unknown>][] = [
-      ['a zero amount', 422, 'amount_not_positive', () => ({ amount: 0, reasonCode: 'overpayment' })],
-      ['a negative amount', 422, 'amount_not_positive', () => ({ amount: -5, reasonCode: 'overpayment' })],
+      ['a zero amount', 422, 'amount_zero', () => ({ amount: 0, reasonCode: 'overpayment' })],
+      ['a negative amount', 422, 'amount_negative', () => ({ amount: -5, reasonCode: 'overpayment' })],
       ['a fractional amount', 422, 'amount_not_integer', () => ({ amount: 10.5, reasonCode: 'overpayment' })],
       ['more than was paid', 422, 'amount_exceeds_refundable', (p) => ({ amount: p.amount + 1, reasonCode: 'overpayment' })],
       ['reason other without a note', 422, 'note_required', () => ({ amount: 1, reasonCode: 'other' })],
@@ -121,12 +121,12 @@ describe('refunds', () => {
       });
     }
 
-    it('when the payment is pending or failed, then 409 payment_not_settled', async () => {
+    it('when the payment is pending, then 409 payment_pending; when it failed, then 409 payment_failed', async () => {
       const inv = await anInvoice(cs, await aCase(cs));
       const p = await aPayment(inv.id, { settle: false });
-      expect((await request(p.public_id, { amount: 1, reasonCode: 'overpayment' })).body.code).to.equal('payment_not_settled');
+      expect((await request(p.public_id, { amount: 1, reasonCode: 'overpayment' })).body.code).to.equal('payment_pending');
       await testEnv().knex('payments').where({ id: p.id }).update({ status: 'failed' });
-      expect((await request(p.public_id, { amount: 1, reasonCode: 'overpayment' })).body.code).to.equal('payment_not_settled');
+      expect((await request(p.public_id, { amount: 1, reasonCode: 'overpayment' })).body.code).to.equal('payment_failed');
       expect(await count(p.id)).to.equal(0);
     });
 
@@ -163,7 +163,11 @@ describe('refunds', () => {
       api().post(`/v1/refunds/${req.body.id}/approve`).set(auth(approver2)),
     ]);
     expect([a.status, b.status].sort()).to.deep.equal([200, 409]);
+    expect([a, b].find((r) => r.status === 409)!.body.code).to.match(/^refund_(approved|submitted|succeeded)$/);
     expect(calls).to.have.length(1);
+    const again = await api().post(`/v1/refunds/${req.body.id}/approve`).set(auth(approver2));
+    expect(again.status).to.equal(409);
+    expect(again.body.code, 'approving twice').to.equal('refund_succeeded');
     expect((await refundRow(req.body.id)).status).to.equal('succeeded');
   });
 
