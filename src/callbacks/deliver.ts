@@ -11,6 +11,8 @@ interface Claimed {
   attempts: number;
   retries: number;
   url: string;
+  /** The secrets that sign now: the current one and any still in their rotation overlap. */
+  secrets: string[];
 }
 
 export interface DeliveryReport {
@@ -40,7 +42,9 @@ const CLAIM_SQL = `
   update callback_messages m set attempts = m.attempts + 1, next_attempt_at = ?, updated_at = now()
     from due, callback_endpoints e
    where m.id = due.id and e.id = m.endpoint_id
-  returning m.id, m.public_id, m.endpoint_id, m.payload, m.attempts, m.retries, e.url`;
+  returning m.id, m.public_id, m.endpoint_id, m.payload, m.attempts, m.retries, e.url,
+    array(select s.secret from callback_endpoint_secrets s
+           where s.endpoint_id = e.id and (s.expires_at is null or s.expires_at > ?) order by s.id desc) as secrets`;
 
 /** Every attempt recorded, and the message moved on, in one statement; a stale claim changes nothing. */
 const RECORD_SQL = `
@@ -69,15 +73,12 @@ function outcome(m: Claimed, r: AttemptResult, schedule: readonly number[], now:
  * Delivers what is due now: claim a batch, send each (in parallel — a batch never holds two
  * messages of one invoice for one endpoint), record every attempt. `now` is for tests (a fake clock).
  */
-export async function deliverDue(knex: Knex, config: Readonly<Config>, now: Date = new Date()): Promise<DeliveryReport> {
+export async function deliverDue(knex: Knex, config: Readonly<Config>, now: Date = new Date(), limit = config.callbacks.batchSize): Promise<DeliveryReport> {
   const c = config.callbacks;
-  const { rows } = (await knex.raw(CLAIM_SQL, [now, c.batchSize, new Date(now.getTime() + c.timeoutMs + 60_000)])) as { rows: Claimed[] };
+  const { rows } = (await knex.raw(CLAIM_SQL, [now, limit, new Date(now.getTime() + c.timeoutMs + 60_000), now])) as { rows: Claimed[] };
   const report: DeliveryReport = { claimed: rows.length, delivered: 0, retrying: 0, dead: 0 };
   if (!rows.length) return report;
-  const secrets = await activeSecrets(knex, [...new Set(rows.map((m) => m.endpoint_id))], now);
-  const results = await Promise.all(
-    rows.map((m) => sendCallback({ url: m.url, deliveryId: m.public_id, body: m.payload, secrets: secrets.get(m.endpoint_id) ?? [], timeoutMs: c.timeoutMs })),
-  );
+  const results = await Promise.all(rows.map((m) => sendCallback({ url: m.url, deliveryId: m.public_id, body: m.payload, secrets: m.secrets, timeoutMs: c.timeoutMs })));
   const sentAt = new Date(Math.max(now.getTime(), Date.now())); // retries wait from the end of the send
   const recorded = rows.map((m, i) => {
     const r = results[i];
@@ -87,14 +88,7 @@ export async function deliverDue(knex: Knex, config: Readonly<Config>, now: Date
     return { id: m.id, attempt: m.attempts, started_at: r.startedAt, status_code: r.statusCode, latency_ms: r.latencyMs, error: r.error, delivered: r.delivered, ...next };
   });
   await knex.raw(RECORD_SQL, [JSON.stringify(recorded)]);
+
   return report;
 }
 
-/** The secrets that sign for each endpoint now: the current one and any still in their rotation overlap. */
-async function activeSecrets(knex: Knex, endpointIds: number[], now: Date): Promise<Map<number, string[]>> {
-  const rows = await knex('callback_endpoint_secrets').whereIn('endpoint_id', endpointIds)
-    .where((b) => b.whereNull('expires_at').orWhere('expires_at', '>', now)).orderBy('id', 'desc').select('endpoint_id', 'secret');
-  const out = new Map<number, string[]>();
-  for (const r of rows) out.set(r.endpoint_id, [...(out.get(r.endpoint_id) ?? []), r.secret]);
-  return out;
-}

@@ -15,6 +15,7 @@ export interface EndpointInput {
   courtCodes: string[] | 'all';
   eventTypes: string[];
   description?: string;
+  enabled?: boolean;
 }
 
 export type EndpointChanges = Partial<EndpointInput> & { enabled?: boolean };
@@ -45,6 +46,7 @@ export async function createEndpoint(tx: Knex.Transaction, config: Readonly<Conf
       description: input.description ?? null,
       ...courtsFor(config, principal, input.courtCodes),
       event_types: [...new Set(input.eventTypes)],
+      enabled: input.enabled ?? true,
       created_by: `api_key:${principal.keyId}`,
     })
     .returning('*');

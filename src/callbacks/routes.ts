@@ -14,7 +14,7 @@ const fields = {
   eventTypes: Joi.array().items(Joi.string().valid(...CALLBACK_TYPES)).min(1).unique(),
   description: Joi.string().trim().max(500).allow(''),
 };
-const createBody = Joi.object({ ...fields, url: fields.url.required(), courtCodes: fields.courtCodes.required(), eventTypes: fields.eventTypes.required() });
+const createBody = Joi.object({ ...fields, url: fields.url.required(), courtCodes: fields.courtCodes.required(), eventTypes: fields.eventTypes.required(), enabled: Joi.boolean().default(true) });
 const updateBody = Joi.object({ ...fields, enabled: Joi.boolean() }).min(1);
 const page = { limit: Joi.number().integer().min(1).max(500).default(50), cursor: Joi.string().max(200) };
 

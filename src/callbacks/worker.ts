@@ -14,37 +14,42 @@ export interface CallbackWorker {
 }
 
 /**
- * Delivers outbox messages until stopped: a full batch means more may be due, so it goes again at
- * once; otherwise it waits callbacks.pollIntervalMs. Start as many as you like, in as many
- * instances: claims never overlap. stop() lets the batch in flight finish (at most the timeout).
+ * Delivers outbox messages until stopped. Two lanes of half a batch each, so one lane's database
+ * round trips overlap the other's sends (at most batchSize requests in flight per worker). A full
+ * claim means more may be due, so a lane goes again at once; otherwise it waits
+ * callbacks.pollIntervalMs. Start as many workers as you like, in as many instances: claims never
+ * overlap. stop() lets the sends in flight finish (at most the timeout).
  */
 export function startCallbackWorker(knex: Knex, config: Readonly<Config>): CallbackWorker {
   initCallbacks(config);
   let stopped = false;
-  let wake: () => void = () => undefined;
+  const sleepers = new Set<() => void>();
   const pause = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    wake = () => {
+    const wake = () => {
       clearTimeout(t);
+      sleepers.delete(wake);
       resolve();
     };
+    const t = setTimeout(wake, ms);
+    sleepers.add(wake);
   });
-  const loop = async () => {
+  const lane = async (size: number) => {
     while (!stopped) {
       let claimed = 0;
       try {
-        claimed = (await deliverDue(knex, config)).claimed;
+        claimed = (await deliverDue(knex, config, new Date(), size)).claimed;
       } catch (e) {
         logger.error('callback delivery failed', { err: (e as Error).message });
       }
-      if (!stopped && claimed < config.callbacks.batchSize) await pause(config.callbacks.pollIntervalMs);
+      if (!stopped && claimed < size) await pause(config.callbacks.pollIntervalMs);
     }
   };
-  const running = loop();
+  const half = Math.ceil(config.callbacks.batchSize / 2);
+  const running = Promise.all(config.callbacks.batchSize > 1 ? [lane(half), lane(config.callbacks.batchSize - half)] : [lane(1)]);
   return {
     async stop() {
       stopped = true;
-      wake();
+      for (const wake of [...sleepers]) wake();
       await running;
     },
   };

@@ -2,6 +2,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { ApiKeyAuthenticator } from '../auth/api-key-store';
+import { initCallbacks } from '../callbacks/emit';
 import { callbackRoutes } from '../callbacks/routes';
 import { caseRoutes } from '../cases/routes';
 import { reconciliationRoutes } from '../reconciliation/routes';
@@ -94,6 +95,7 @@ function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
 }
 
 export function buildApp(deps: AppDeps): express.Express {
+  initCallbacks(deps.config);
   const app = express();
   const metrics = createMetrics();
   const service = serviceRoutes(deps, {
