@@ -2,6 +2,8 @@
  * Benchmarks: `npm run bench -- <name> [flags]`. Each bench is bench/<name>.ts exporting
  * `run(args)`, resolving to the process exit code. Add a bench by adding a line below.
  */
+import * as callbacks from './callbacks';
+import * as reconcile from './reconcile';
 import * as status from './status';
 import * as refunds from './refunds';
 import * as webhooks from './webhooks';
@@ -11,6 +13,8 @@ type Bench = { run(args: string[]): Promise<number> };
 const benches: Record<string, { about: string; bench: Bench }> = {
   status: { about: 'GET /v1/cases/{caseNumber}/fees against a bare Express + knex baseline', bench: status },
   refunds: { about: '200 clients requesting refunds on 20 settled payments (sandbox processor): accepted never above refundable', bench: refunds },
+  callbacks: { about: '10,000 queued callbacks to a local receiver with 2 workers against a plain HTTP client', bench: callbacks },
+  reconcile: { about: '1,000,000 report lines reconciled against 1,000,000 payments, against COPY of the same file', bench: reconcile },
   webhooks: { about: 'signed payment_intent.succeeded deliveries (distinct, then duplicates) against pgbench tpcb-like', bench: webhooks },
 };
 

@@ -2,8 +2,27 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { JobSpec } from '../jobs/runner';
 import type { Processor } from '../payments/processor';
+import { logger } from '../shared/logger';
+import { previousDay } from './court-day';
+import { reconcileCourts } from './run';
 
-/** The nightly runs, one per court-day (placeholder until the reconciliation module lands). */
-export function reconciliationJobs(_knex: Knex, _config: Readonly<Config>, _processor: Processor): JobSpec[] {
-  return [];
+/**
+ * The nightly runs: one job per time zone the courts use, at the configured time (02:00) in that
+ * zone, reconciling the court-day that just ended for each court there. On pg-boss each job is a
+ * singleton queue; beyond that, the claim on each court-day row keeps a second run out.
+ */
+export function reconciliationJobs(knex: Knex, config: Readonly<Config>, processor: Processor): JobSpec[] {
+  const zones = new Map<string, string[]>();
+  for (const c of config.courts) zones.set(c.timeZone, [...(zones.get(c.timeZone) ?? []), c.code]);
+  return [...zones].map(([tz, courtCodes]) => ({
+    name: `reconciliation-${tz.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
+    cron: config.reconciliation.cron,
+    tz,
+    async run() {
+      const outcomes = await reconcileCourts({ knex, config, processor }, { date: previousDay(tz), courtCodes, startedBy: 'job:reconciliation' });
+      const failed = outcomes.filter((o) => o.outcome === 'failed');
+      for (const o of outcomes) if (o.outcome === 'already_running') logger.info('reconciliation already running elsewhere', { courtCode: o.courtCode, date: o.date });
+      if (failed.length) throw new Error(`reconciliation failed for ${failed.length} of ${outcomes.length} courts in ${tz}`);
+    },
+  }));
 }

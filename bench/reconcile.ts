@@ -1,0 +1,97 @@
+/**
+ * `npm run bench -- reconcile`: a report-sourced reconciliation of one court-day with 1,000,000
+ * settlement lines (a generated balance_change_from_activity.itemized.3 CSV, served by a local
+ * stand-in for Stripe's report run and file endpoints) against 1,000,000 settled payments in real
+ * Postgres. Baseline, in the same run: COPY of the same file into a scratch table. A 100,000-line
+ * day is run first to show how the run grows. Targets: ≤ 3× COPY, peak RSS < 256 MB, and the
+ * 1,000,000-line run within 12× the 100,000-line run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
+import { syncCourts } from '../src/courts/courts';
+import { openDatabase } from '../src/db';
+import { createStripeClient } from '../src/payments/processor';
+import { courtDay } from '../src/reconciliation/court-day';
+import { reconcileCourtDay } from '../src/reconciliation/run';
+import { setLogLevel } from '../src/shared/logger';
+import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { copyBaseline, seedSettledPayments, writeReportFile } from './support/reconcile-seed';
+import { startReportStandIn } from './support/report-standin';
+
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/courtpay_bench_reconcile';
+const SECRET = 'sk_test_bench_reconcile';
+const COURT = '1401';
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { lines: { type: 'string', default: '1000000' }, small: { type: 'string', default: '100000' } } });
+  const big = Number(values.lines);
+  const small = Number(values.small);
+  let url: string;
+  try {
+    url = await freshBenchDatabase(process.env.DATABASE_URL || DEFAULT_URL);
+  } catch (e) {
+    if (e instanceof NoDatabaseError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  setLogLevel(process.env.BENCH_LOG_LEVEL ?? 'warn');
+  const base = loadConfig({ env: { NODE_ENV: 'development', DATABASE_URL: url, STRIPE_SECRET_KEY: SECRET, PUBLIC_BASE_URL: 'https://pay.courts.example' } });
+  const db = await openDatabase(base);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'courtpay-bench-reconcile-'));
+  const rss = { peak: 0, timer: null as NodeJS.Timeout | null };
+  try {
+    await syncCourts(db.knex, base.courts);
+    const court = base.courts.find((c) => c.code === COURT)!;
+    const smallDay = courtDay(court, '2025-03-02');
+    const bigDay = courtDay(court, '2025-03-03');
+    const t0 = Date.now();
+    await seedSettledPayments(db.knex, { courtCode: COURT, designation: court.designation, from: 1, count: big, settledAt: bigDay.start.toISOString() });
+    await seedSettledPayments(db.knex, { courtCode: COURT, designation: court.designation, from: big + 1, count: small, settledAt: smallDay.start.toISOString() });
+    const bigFile = path.join(dir, 'big.csv');
+    const smallFile = path.join(dir, 'small.csv');
+    await writeReportFile(db.knex, bigFile, { courtCode: COURT, from: 1, count: big, createdAt: bigDay.start.toISOString() });
+    await writeReportFile(db.knex, smallFile, { courtCode: COURT, from: big + 1, count: small, createdAt: smallDay.start.toISOString() });
+    console.log(`seeded ${big + small} settled payments and wrote the report files (${(fs.statSync(bigFile).size / 1e6).toFixed(1)} MB for ${big} lines) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const standIn = await startReportStandIn(SECRET, new Map([[bigDay.startEpoch, bigFile], [smallDay.startEpoch, smallFile]]));
+    const config = { ...base, reconciliation: { ...base.reconciliation, source: 'report' as const }, stripe: { ...base.stripe, apiBase: standIn.apiBase } };
+    const processor = { stripe: createStripeClient(SECRET, config, standIn.apiBase), kind: 'stripe' as const, webhookSecrets: [] };
+    const runDay = async (date: string) => {
+      const started = process.hrtime.bigint();
+      const r = await reconcileCourtDay({ knex: db.knex, config, processor, reportPollMs: 10 }, { date, courtCode: COURT, startedBy: 'bench' });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (r.outcome !== 'completed') throw new Error(`run ${date} ${r.outcome}${r.outcome === 'failed' ? `: ${r.run.failure_reason}` : ''}`);
+      const items = await db.knex('reconciliation_items').where({ run_id: r.run.id }).count<{ count: string }[]>('* as count');
+      return { ms, totals: r.run.totals as { lines: number; processorFees: number; clearing: { closed: boolean } }, items: Number(items[0].count) };
+    };
+    try {
+      const copy = await copyBaseline(db.knex, bigFile);
+      const smallRun = await runDay(smallDay.date);
+      rss.timer = setInterval(() => (rss.peak = Math.max(rss.peak, process.memoryUsage().rss)), 50);
+      const bigRun = await runDay(bigDay.date);
+      clearInterval(rss.timer);
+      const maxRssMb = process.resourceUsage().maxRSS / 1024;
+      const ratio = bigRun.ms / copy.ms;
+      const growth = bigRun.ms / smallRun.ms;
+      const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
+      console.log(`COPY baseline: ${copy.rows} lines into a scratch table in ${(copy.ms / 1000).toFixed(2)} s`);
+      console.log(`run ${small} lines: ${(smallRun.ms / 1000).toFixed(2)} s (${smallRun.totals.lines} matched lines, ${smallRun.items} discrepancies)`);
+      console.log(`run ${big} lines: ${(bigRun.ms / 1000).toFixed(2)} s (${bigRun.totals.lines} matched lines, ${bigRun.items} discrepancies, fees ${bigRun.totals.processorFees} fen, clearing ${bigRun.totals.clearing.closed ? 'closed' : 'open'})`);
+      console.log(`ratio run/COPY: ${ratio.toFixed(2)}x (target <= 3x: ${ok(ratio <= 3)})`);
+      console.log(`growth ${big}/${small}: ${growth.toFixed(2)}x (target <= 12x: ${ok(growth <= 12)})`);
+      console.log(`peak RSS during the ${big}-line run: ${(rss.peak / 1024 / 1024).toFixed(0)} MB; process maxRSS: ${maxRssMb.toFixed(0)} MB (target < 256 MB: ${ok(maxRssMb < 256)})`);
+    } finally {
+      await standIn.close();
+    }
+    return 0;
+  } finally {
+    if (rss.timer) clearInterval(rss.timer);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await db.close();
+  }
+}
