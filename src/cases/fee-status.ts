@@ -2,7 +2,8 @@ import type { Principal } from '../auth/principal';
 import { assertCanSee } from '../auth/principal';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
-import type { Queryable } from '../db';
+import type { Knex } from 'knex';
+import { preparedQuery } from '../db';
 import { courtTimeZone, presentInvoiceSummary, type SummaryRow } from '../invoices/present';
 import { NotFoundError } from '../shared/errors';
 import { requireCaseNumber } from './cases';
@@ -14,11 +15,11 @@ const SUMMARY_COLUMNS = [
   'i.cancel_reason', 'i.created_at',
 ];
 
-// Fixed SQL text (no query building on the hot path); the plan is one index lookup per table.
+// A named prepared statement: parsed and planned once per connection; one index lookup per table.
 const STATUS_SQL = `select ${SUMMARY_COLUMNS.join(', ')}, c.case_number as c_case_number, c.court_code as c_court_code, c.status as c_status,
     (select json_agg(json_build_object('id', p.public_id, 'amount', p.settled_amount, 'status', p.status, 'settledAt', p.settled_at) order by p.id)
        from payments p where p.invoice_id = i.id and p.status in ('succeeded', 'disputed')) as settled_payments
-  from cases c left join invoices i on i.case_id = c.id where c.case_number = ? order by i.id`;
+  from cases c left join invoices i on i.case_id = c.id where c.case_number = $1 order by i.id`;
 
 type Row = Partial<SummaryRow> & { c_case_number: string; c_court_code: string; c_status: string; settled_payments: unknown[] | null };
 
@@ -26,9 +27,9 @@ type Row = Partial<SummaryRow> & { c_case_number: string; c_court_code: string; 
  * A case's fee status in one indexed query: the case row joined to its invoices. Totals come from
  * the paid/refunded columns kept current with each money movement, not from re-summing history.
  */
-export async function caseFeeStatus(db: Queryable, config: Readonly<Config>, principal: Principal, rawNumber: string) {
+export async function caseFeeStatus(db: Knex, config: Readonly<Config>, principal: Principal, rawNumber: string) {
   const number = requireCaseNumber(rawNumber);
-  const { rows }: { rows: Row[] } = await db.raw(STATUS_SQL, [number.canonical]);
+  const rows = await preparedQuery<Row>(db, 'case_fee_status', STATUS_SQL, [number.canonical]);
   if (!rows.length) throw new NotFoundError(`case ${number.canonical}`);
   const kase = rows[0];
   assertCanSee(principal, kase.c_court_code, `case ${number.canonical}`);
