@@ -274,6 +274,57 @@ describe('callbacks to case systems', () => {
     expect((await messagesOf(endpoint.id, 'delivered')).length).to.equal(2);
   });
 
+  it('when one claim takes an invoice\'s messages together and the first fails, then the later one is not sent nor counted, and follows it in order', async () => {
+    const r = await receiver();
+    r.reply = 500;
+    const endpoint = await anEndpoint(r.url);
+    const invoice = await anInvoice(caseSystem, await aCase(caseSystem));
+    expect((await api().post(`/v1/invoices/${invoice.id}/cancel`).set(auth(caseSystem))).status).to.equal(200);
+    const t0 = new Date();
+    const report = await deliverDue(testEnv().knex, config, t0);
+    expect(report).to.include({ claimed: 2, delivered: 0, retrying: 1, dead: 0 });
+    expect(r.hits).to.equal(1); // invoice.cancelled was claimed with it, and given back unsent
+    const [cancelled, issued] = await messagesOf(endpoint.id);
+    expect([issued.type, cancelled.type]).to.deep.equal(['invoice.issued', 'invoice.cancelled']);
+    const detail = async (id: string) => (await api().get(`/v1/callback-messages/${id}`).set(auth(admin))).body;
+    expect((await detail(cancelled.id)).attempts).to.have.length(0);
+    expect((await detail(cancelled.id)).attemptCount).to.equal(0);
+    expect(new Date((await detail(cancelled.id)).nextAttemptAt).getTime()).to.be.at.least(new Date((await detail(issued.id)).nextAttemptAt).getTime());
+
+    r.reply = 204;
+    await drain(later(t0, 61));
+    expect(r.about(invoice.id).map((x) => x.body.type)).to.deep.equal(['invoice.issued', 'invoice.cancelled']);
+    expect((await detail(issued.id)).attempts.map((a: { delivered: boolean }) => a.delivered)).to.deep.equal([false, true]);
+    expect((await detail(cancelled.id)).attempts.map((a: { attempt: number; delivered: boolean }) => [a.attempt, a.delivered])).to.deep.equal([[1, true]]);
+  });
+
+  it('when two pipelined workers with large batches deliver several messages per invoice, then each is sent once, with one attempt, in order per invoice', async () => {
+    const r = await receiver();
+    const endpoint = await anEndpoint(r.url);
+    const caseNumber = await aCase(caseSystem);
+    const invoices = [];
+    for (let i = 0; i < 8; i += 1) invoices.push(await anInvoice(caseSystem, caseNumber));
+    for (const inv of invoices.slice(0, 5)) expect((await api().post(`/v1/invoices/${inv.id}/cancel`).set(auth(caseSystem))).status).to.equal(200);
+    const big = testConfig({ callbacks: { pollIntervalMs: 50, batchSize: 200, timeoutMs: 2000 } });
+    const workers = [startCallbackWorker(testEnv().knex, big), startCallbackWorker(testEnv().knex, big)];
+    try {
+      for (let i = 0; i < 200 && r.received.length < 13; i += 1) await new Promise((ok) => setTimeout(ok, 20));
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const ids = r.received.map((x) => x.deliveryId);
+    expect(ids).to.have.length(13);
+    expect(new Set(ids).size).to.equal(13);
+    for (const inv of invoices) {
+      expect(r.about(inv.id).map((x) => x.body.type)).to.deep.equal(invoices.indexOf(inv) < 5 ? ['invoice.issued', 'invoice.cancelled'] : ['invoice.issued']);
+    }
+    const { knex } = testEnv();
+    const rows = await knex('callback_messages as m').join('callback_endpoints as e', 'e.id', 'm.endpoint_id').where('e.public_id', endpoint.id)
+      .select('m.status', 'm.attempts', knex.raw('(select count(*)::int from callback_attempts a where a.message_id = m.id) as recorded'));
+    expect(rows).to.have.length(13);
+    for (const row of rows) expect(row).to.deep.equal({ status: 'delivered', attempts: 1, recorded: 1 });
+  });
+
   it('when the secret is rotated, then both secrets sign during the overlap and only the new one after it', async () => {
     const r = await receiver();
     const endpoint = await anEndpoint(r.url);
