@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
 
     const standIn = await startReportStandIn(SECRET, new Map([[bigDay.startEpoch, bigFile], [smallDay.startEpoch, smallFile]]));
     const config = { ...base, reconciliation: { ...base.reconciliation, source: 'report' as const }, stripe: { ...base.stripe, apiBase: standIn.apiBase } };
-    const processor = { stripe: createStripeClient(SECRET, config, standIn.apiBase), kind: 'stripe' as const, webhookSecrets: [] };
+    const processor = { stripe: createStripeClient(SECRET, config, standIn.apiBase), kind: 'stripe' as const, webhookSecrets: [], secretKey: SECRET };
     const runDay = async (date: string) => {
       const started = process.hrtime.bigint();
       const r = await reconcileCourtDay({ knex: db.knex, config, processor, reportPollMs: 10 }, { date, courtCode: COURT, startedBy: 'bench' });

@@ -11,6 +11,8 @@ export interface Processor {
   kind: 'stripe' | 'sandbox';
   /** Endpoint secrets webhooks are verified against (several during a rotation). */
   webhookSecrets: readonly string[];
+  /** The API key, for the few calls the client does not make itself (downloading a report file). */
+  secretKey: string;
 }
 
 export function createStripeClient(secretKey: string, config: Readonly<Config>, apiBase: string | null): Stripe {
@@ -29,6 +31,7 @@ export function stripeProcessor(config: Readonly<Config>): Processor {
     stripe: createStripeClient(config.stripe.secretKey!, config, config.stripe.apiBase),
     kind: 'stripe',
     webhookSecrets: config.stripe.webhookSecrets,
+    secretKey: config.stripe.secretKey!,
   };
 }
 

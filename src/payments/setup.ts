@@ -20,7 +20,12 @@ export async function setUpProcessor(knex: Knex, config: Readonly<Config>, webho
   const sandbox = await startSandbox({ knex, env: config.env, publicBaseUrl: config.publicBaseUrl, webhookUrl, webhookSecret });
   logger.info('using the local sandbox processor (no STRIPE_SECRET_KEY)', { api: sandbox.apiBase });
   return {
-    processor: { stripe: createStripeClient(sandboxStripeSecretKey(), config, sandbox.apiBase), kind: 'sandbox', webhookSecrets: [webhookSecret, ...config.stripe.webhookSecrets.slice(1)] },
+    processor: {
+      stripe: createStripeClient(sandboxStripeSecretKey(), config, sandbox.apiBase),
+      kind: 'sandbox',
+      webhookSecrets: [webhookSecret, ...config.stripe.webhookSecrets.slice(1)],
+      secretKey: sandboxStripeSecretKey(),
+    },
     sandbox,
   };
 }

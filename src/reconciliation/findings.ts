@@ -5,41 +5,67 @@ import type { PayoutHeader } from './processor-lines';
 import type { StageTables } from './stage';
 
 /**
- * The matching, as SQL over the staged lines: one statement builds the court's matched lines,
- * then one statement per discrepancy kind writes its items. Nothing here loops over lines.
+ * The matching, as SQL over the staged lines: one join over the day builds the court's lines that
+ * need looking at (the agreeing ones are only counted), then one statement per discrepancy kind
+ * writes its items from that small table. Nothing here loops over lines, and only the join and one
+ * count read all of them.
  */
 const SETTLED = `('succeeded', 'disputed')`;
 
 /**
- * The court's lines of the day, each with the payment or refund it belongs to, in one scratch
- * table. One hash join pairs the lines with the payments the court settled that day (by our own
- * id, which every checkout carries as metadata): what pairs is matched, a payment left alone is
- * missing at the processor (a row with no line). The few lines left — another day's payment, one
- * we hold unsettled, a refund — are then matched by our id, the PaymentIntent, charge or refund id.
+ * The court's lines of the day that need looking at, each with the payment or refund it belongs to,
+ * in one scratch table. One hash join pairs the lines with the payments the court settled that day
+ * (by our own id, which every checkout carries as metadata). A pair that agrees — a charge of this
+ * court (by its metadata) for the amount and currency of a payment we hold settled, not healed by
+ * this run — is plain: it yields no discrepancy and is only counted, never written. Everything else
+ * is written: a payment left alone is missing at the processor (a row with no line); the few lines
+ * left — another day's payment, one we hold unsettled, a refund, a disagreement — are then matched
+ * by our id, the PaymentIntent, charge or refund id. Another court's line (its metadata says so and
+ * it is not one of ours) is left out.
+ *
+ * The plain lines' totals come from one aggregate over the staged lines (run alongside the join)
+ * less the written lines' share; `lineTotals` adds what is in the table at the end.
  */
-export async function buildMatched(knex: Knex, t: StageTables, day: CourtDay): Promise<void> {
+export async function buildMatched(knex: Knex, t: StageTables, day: CourtDay, healSource: string): Promise<LineTotals> {
   await knex.raw(`drop table if exists ${t.matched}`);
-  await knex.transaction(async (tx) => {
-    // The day's payments are hashed in memory (a nightly job; the server's memory, not this process's).
-    await tx.raw(`set local work_mem = '128MB'`);
-    await tx.raw(
-      `create unlogged table ${t.matched} as
-       select s.bt_id, s.category, lower(s.currency) as currency, round(s.gross * 100)::bigint as gross, round(s.fee * 100)::bigint as fee,
-         round(s.net * 100)::bigint as net, s.source_id, nullif(s.payment_intent_id, '') as payment_intent_id, coalesce(nullif(s.charge_id, ''), s.source_id) as charge_id,
-         nullif(s.meta_payment_id, '') as meta_payment_id, nullif(s.meta_refund_id, '') as meta_refund_id,
-         p.id as payment_id, p.amount as p_amount, lower(p.currency) as p_currency, p.status as p_status, p.invoice_id as p_invoice_id,
-         null::bigint as refund_id, null::bigint as r_amount, null::text as r_currency, null::text as r_status, null::bigint as r_invoice_id,
-         coalesce(p.court_code, nullif(s.meta_court_code, ''), nullif(s.meta_refund_court_code, '')) as court_code
-       from ${t.lines} s
-       full join (select id, public_id, amount, currency, status, invoice_id, court_code from payments
-                  where court_code = ? and settled_at >= ? and settled_at < ? and status in ${SETTLED}) p
-         on s.category = 'charge' and p.public_id = s.meta_payment_id
-       -- another court's line (its metadata says so and it is not one of ours) is left out here
-       where p.id is not null or coalesce(nullif(s.meta_court_code, ''), nullif(s.meta_refund_court_code, ''), ?) = ?`,
-      [day.courtCode, day.start, day.end, day.courtCode, day.courtCode],
-    );
-  });
-  // One scan finds the lines still unmatched (few) and looks each up by our id, then the processor's ids.
+  const ownMeta = `coalesce(nullif(s.meta_court_code, ''), nullif(s.meta_refund_court_code, ''), ?) = ?`;
+  const [, all] = await Promise.all([
+    knex.transaction(async (tx) => {
+      // The day's payments are hashed in memory (a nightly job; the server's memory, not this process's).
+      // JIT compilation costs more than it saves on a join that runs once.
+      await tx.raw(`set local work_mem = '256MB'; set local jit = off`);
+      await tx.raw(
+        `create unlogged table ${t.matched} as
+         select s.bt_id, s.category, lower(s.currency) as currency, round(s.gross * 100)::bigint as gross, round(s.fee * 100)::bigint as fee,
+           round(s.net * 100)::bigint as net, s.source_id, nullif(s.payment_intent_id, '') as payment_intent_id, coalesce(nullif(s.charge_id, ''), s.source_id) as charge_id,
+           nullif(s.meta_payment_id, '') as meta_payment_id, nullif(s.meta_refund_id, '') as meta_refund_id,
+           p.id as payment_id, p.amount as p_amount, lower(p.currency) as p_currency, p.status as p_status, p.invoice_id as p_invoice_id,
+           null::bigint as refund_id, null::bigint as r_amount, null::text as r_currency, null::text as r_status, null::bigint as r_invoice_id,
+           coalesce(p.court_code, nullif(s.meta_court_code, ''), nullif(s.meta_refund_court_code, '')) as court_code,
+           ${ownMeta} as own_meta
+         from ${t.lines} s
+         full join (select id, public_id, amount, currency, status, invoice_id, court_code from payments
+                    where court_code = ? and settled_at >= ? and settled_at < ? and status in ${SETTLED}) p
+           on s.category = 'charge' and p.public_id = s.meta_payment_id
+         where (p.id is not null or ${ownMeta})
+           -- plain: written as cheap comparisons that imply the exact ones (a line they miss is written and judged exactly)
+           and not coalesce(p.id is not null and s.meta_court_code = ? and s.currency = 'cny' and p.currency = 'CNY' and s.gross * 100 = p.amount
+                            and p.id not in (select payment_id from ledger_transactions where source = ? and kind = 'payment_settled'), false)`,
+        [day.courtCode, day.courtCode, day.courtCode, day.start, day.end, day.courtCode, day.courtCode, day.courtCode, healSource],
+      );
+    }),
+    // Every line of this court (by its metadata), counted in one pass over the stage.
+    knex.raw(
+      `select ${TOTALS} from (select bt_id, category, round(gross * 100)::bigint as gross, round(fee * 100)::bigint as fee, round(net * 100)::bigint as net
+                            from ${t.lines} s where ${ownMeta}) l`,
+      [day.courtCode, day.courtCode],
+    ),
+  ]);
+  // The written lines' share of that (before the lookups below move or drop any): the rest is plain.
+  const written = await knex.raw(`select ${TOTALS} from ${t.matched} where own_meta`);
+  const plain = minus(totalsOf(all.rows[0]), totalsOf(written.rows[0]));
+  plain.recorded = plain.grossCollected; // a plain line is a charge for exactly what we recorded settled
+  // The lines still unmatched (few) are looked up by our id, then the processor's ids.
   await knex.raw(
     `update ${t.matched} m set payment_id = p.id, p_amount = p.amount, p_currency = lower(p.currency), p_status = p.status, p_invoice_id = p.invoice_id,
        refund_id = r.id, r_amount = r.amount, r_currency = lower(r.currency), r_status = r.status, r_invoice_id = r.invoice_id,
@@ -57,6 +83,7 @@ export async function buildMatched(knex: Knex, t: StageTables, day: CourtDay): P
      where m.ctid = f.rid and (p.id is not null or r.id is not null)`,
   );
   await knex.raw(`delete from ${t.matched} where court_code is distinct from ?`, [day.courtCode]);
+  return plain;
 }
 
 export interface HealCandidate {
@@ -243,6 +270,7 @@ const PAYOUT_SUMS = (t: StageTables) => `(select * from jsonb_to_recordset(?::js
 
 /** One statement per kind, in the caller's transaction. */
 export async function writeItems(tx: Knex.Transaction, t: StageTables, k: KindContext): Promise<void> {
+  await tx.raw(`set local jit = off`);
   for (const kind of KIND_NAMES) {
     const q = KINDS[kind](t, k);
     if (!q) continue;
@@ -260,18 +288,35 @@ export interface LineTotals {
   recorded: number;
 }
 
-export async function lineTotals(db: Queryable, t: StageTables): Promise<LineTotals> {
-  const { rows } = await db.raw(
-    `select count(bt_id)::bigint as lines,
+const TOTALS = `count(bt_id)::bigint as lines,
        coalesce(sum(gross) filter (where category = 'charge'), 0)::bigint as gross_collected,
        coalesce(-sum(gross) filter (where category = 'refund'), 0)::bigint as refunded,
-       coalesce(sum(fee), 0)::bigint as fees, coalesce(sum(net), 0)::bigint as net,
+       coalesce(sum(fee), 0)::bigint as fees, coalesce(sum(net), 0)::bigint as net`;
+
+const totalsOf = (r: Record<string, string | number>) => ({
+  lines: BigInt(r.lines), grossCollected: BigInt(r.gross_collected), refunded: BigInt(r.refunded), processorFees: BigInt(r.fees), net: BigInt(r.net), recorded: BigInt(r.recorded ?? 0),
+});
+
+function minus(a: ReturnType<typeof totalsOf>, b: ReturnType<typeof totalsOf>): LineTotals {
+  return {
+    lines: Number(a.lines - b.lines), grossCollected: Number(a.grossCollected - b.grossCollected), refunded: Number(a.refunded - b.refunded),
+    processorFees: Number(a.processorFees - b.processorFees), net: Number(a.net - b.net), recorded: Number(a.recorded - b.recorded),
+  };
+}
+
+/** The court's lines: the plain ones `buildMatched` counted, and those in the matched table. */
+export async function lineTotals(db: Queryable, t: StageTables, plain: LineTotals): Promise<LineTotals> {
+  const { rows } = await db.raw(
+    `select ${TOTALS},
        coalesce(sum(case when category = 'charge' and p_status in ${SETTLED} and currency = p_currency then p_amount
                          when category = 'refund' and r_status = 'succeeded' and currency = r_currency then -r_amount else 0 end), 0)::bigint as recorded
      from ${t.matched}`,
   );
   const r = rows[0];
-  return { lines: Number(r.lines), grossCollected: Number(r.gross_collected), refunded: Number(r.refunded), processorFees: Number(r.fees), net: Number(r.net), recorded: Number(r.recorded) };
+  return {
+    lines: plain.lines + Number(r.lines), grossCollected: plain.grossCollected + Number(r.gross_collected), refunded: plain.refunded + Number(r.refunded),
+    processorFees: plain.processorFees + Number(r.fees), net: plain.net + Number(r.net), recorded: plain.recorded + Number(r.recorded),
+  };
 }
 
 export interface PayoutTotal {

@@ -92,16 +92,9 @@ async function stageFromReport(o: StageOptions, day: CourtDay, t: StageTables): 
     run = await stripe.reporting.reportRuns.retrieve(run.id);
   }
   if (run.status !== 'succeeded' || !run.result?.url) throw new Error(`report run ${run.id} ${run.status}: ${run.error ?? 'no result file'}`);
-  const res = await fetch(run.result.url, { headers: { authorization: await authorizationOf(stripe) } });
+  // Report files are fetched with the same secret key the client sends.
+  const res = await fetch(run.result.url, { headers: { authorization: `Bearer ${o.processor.secretKey}` } });
   if (!res.ok || !res.body) throw new Error(`report file ${run.result.id} download failed: HTTP ${res.status}`);
   return stageCsv(o.knex, o.embedded, t.lines, res.body as unknown as AsyncIterable<Uint8Array>, REPORT_COLUMNS);
 }
 
-/** The Authorization header the processor's client sends: report files are fetched with the same secret key. */
-async function authorizationOf(stripe: Stripe): Promise<string> {
-  const auth = (stripe as unknown as { _authenticator?: (r: { headers: Record<string, string> }) => Promise<void> })._authenticator;
-  if (!auth) throw new Error('the processor client has no API key to fetch report files with');
-  const req = { headers: {} as Record<string, string> };
-  await auth(req);
-  return req.headers.Authorization;
-}

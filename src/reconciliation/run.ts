@@ -66,7 +66,7 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
     const payouts = await stagePayouts(stage, day, t);
     const caseRecords = await fetchCaseRecords(court, day.date, config.reconciliation.caseRecordsTimeoutMs);
     phase('payouts+caseRecords');
-    await buildMatched(knex, t, day);
+    const plain = await buildMatched(knex, t, day, source);
     phase('match');
     const heal = await healMissedSettlements(knex, t, source);
     phase('heal');
@@ -76,7 +76,7 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
         caseRecords: caseRecords.status === 'checked' ? caseRecords.records : null,
       });
       phase('items');
-      const lines = await lineTotals(tx, t);
+      const lines = await lineTotals(tx, t, plain);
       const fees = await postProcessorFees(tx, day, run.id, source, lines.processorFees);
       const payoutRows = await payoutTotals(tx, t, payouts, day.courtCode);
       const recorded = lines.recorded + heal.recorded;

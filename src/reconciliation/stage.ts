@@ -191,11 +191,21 @@ export async function stageCsv(knex: Knex, embedded: boolean, table: string, bod
     for await (const row of parseCsv(remaining())) await sink.write(row);
     return sink.close();
   }
-  const conn = (await knex.client.acquireConnection()) as PooledClient;
+  const conn = (await knex.client.acquireConnection()) as { query(text: string): Promise<unknown> } & PooledClient;
   try {
-    const stream = conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT csv)`));
-    await pipeline(Readable.from(remaining()), stream);
-    return stream.rowCount;
+    // Emptied and filled in one transaction, the rows are written frozen: the matching's first read
+    // of them then has no hint bits to set (no second write of every page).
+    await conn.query('begin');
+    try {
+      await conn.query(`truncate ${table}`);
+      const stream = conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT csv, FREEZE)`));
+      await pipeline(Readable.from(remaining()), stream);
+      await conn.query('commit');
+      return stream.rowCount;
+    } catch (e) {
+      await conn.query('rollback').catch(() => undefined);
+      throw e;
+    }
   } finally {
     await knex.client.releaseConnection(conn);
   }

@@ -44,6 +44,30 @@ describe('reconciliation: a court-day against the processor and the case records
     expect(postings.map((p) => p.amount)).to.deep.equal([totals.processorFees]);
   });
 
+  it('when agreeing lines sit beside lines looked up, healed or left out, then the totals count exactly the court\'s lines, on a rerun too', async () => {
+    const day = dayOf('2025-01-28');
+    const plain = await settledOn(caseKey, day);
+    const earlier = await settledOn(caseKey, dayOf('2025-01-29')); // a day no run here reconciles
+    const pending = await settledOn(caseKey, day, { settle: false });
+    const unmarked = (l: ReturnType<typeof lineFor>) => ({ ...l, source: { ...l.source, metadata: {} as typeof l.source.metadata } }); // no metadata at all
+    const counted = [lineFor(day, plain), unmarked(lineFor(day, earlier)), lineFor(day, { ...pending, charge_id: 'ch_healme' + pending.id })];
+    const otherCourt = lineFor(day, null, { amount: 5000 });
+    otherCourt.source.metadata.court_code = '1401';
+    const lines = [...counted, otherCourt, unmarked(lineFor(day, null, { amount: 700 }))];
+    const expected = {
+      lines: 3, grossCollected: plain.amount + earlier.amount + pending.amount, processorFees: counted.reduce((s, l) => s + l.fee, 0), net: counted.reduce((s, l) => s + l.net, 0),
+    };
+    for (const attempt of [1, 2]) {
+      stubProcessorDay(lines);
+      const r = await reconcile(day.date);
+      if (r.outcome !== 'completed') throw new Error(`${r.outcome} ${r.outcome === 'failed' ? r.run.failure_reason : ''}`);
+      expect(r.run.attempt).to.equal(attempt);
+      expect(await kinds(r.run.id)).to.deep.equal(['missing_in_ledger:healed']);
+      expect(r.run.totals as any).to.include(expected);
+      expect((r.run.totals as any).clearing).to.include({ difference: 0, closed: true });
+    }
+  });
+
   it('when a line belongs to no payment of ours, then exactly one missing_in_ledger, open', async () => {
     const day = dayOf('2025-01-07');
     stubProcessorDay([lineFor(day, null, { amount: 777 })]);
