@@ -19,7 +19,7 @@ import { loadConfig, type Config } from '../src/config';
 import { syncCourts } from '../src/courts/courts';
 import { openDatabase, type Database } from '../src/db';
 import { setLogLevel } from '../src/shared/logger';
-import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { benchDatabaseOrNull } from './support/db';
 import { runPostLoad } from './support/post-driver';
 import { startReceiver, type BenchReceiver, type ReceiverStats } from './support/receiver';
 import { seedCasesAndInvoices } from './support/seed';
@@ -69,14 +69,8 @@ async function waitFor(receiver: BenchReceiver, count: number, timeoutMs: number
 
 export async function run(args: string[]): Promise<number> {
   const o = parse(args);
-  let url: string;
-  try {
-    url = await freshBenchDatabase(process.env.DATABASE_URL || DEFAULT_URL);
-  } catch (e) {
-    if (!(e instanceof NoDatabaseError)) throw e;
-    console.error(e.message);
-    return 1;
-  }
+  const url = await benchDatabaseOrNull(process.env.DATABASE_URL || DEFAULT_URL);
+  if (!url) return 1;
   const config: Readonly<Config> = loadConfig({
     env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'error' },
     overrides: { callbacks: { batchSize: o.batch, pollIntervalMs: o.poll, timeoutMs: 5000 } },

@@ -17,7 +17,7 @@ import { createStripeClient } from '../src/payments/processor';
 import { courtDay } from '../src/reconciliation/court-day';
 import { reconcileCourtDay } from '../src/reconciliation/run';
 import { setLogLevel } from '../src/shared/logger';
-import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { benchDatabaseOrNull } from './support/db';
 import { copyBaseline, seedSettledPayments, writeReportFile } from './support/reconcile-seed';
 import { startReportStandIn } from './support/report-standin';
 
@@ -29,16 +29,8 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, strict: true, options: { lines: { type: 'string', default: '1000000' }, small: { type: 'string', default: '100000' } } });
   const big = Number(values.lines);
   const small = Number(values.small);
-  let url: string;
-  try {
-    url = await freshBenchDatabase(process.env.DATABASE_URL || DEFAULT_URL);
-  } catch (e) {
-    if (e instanceof NoDatabaseError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const url = await benchDatabaseOrNull(process.env.DATABASE_URL || DEFAULT_URL);
+  if (!url) return 1;
   setLogLevel(process.env.BENCH_LOG_LEVEL ?? 'warn');
   const base = loadConfig({ env: { NODE_ENV: 'development', DATABASE_URL: url, STRIPE_SECRET_KEY: SECRET, PUBLIC_BASE_URL: 'https://pay.courts.example' } });
   const db = await openDatabase(base);

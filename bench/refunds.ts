@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config';
 import { startService, type RunningService } from '../src/service';
 import { setLogLevel } from '../src/shared/logger';
 import { parseLoadArgs } from './support/args';
-import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { benchDatabaseOrNull } from './support/db';
 
 const PAYMENTS = 20;
 const REFUND_AMOUNT = 1000; // fen per request: the 20 payments of 1,050.00 yuan hold 2,100 of them, used up mid-run
@@ -18,14 +18,8 @@ const APPROVALS = 100;
 
 export async function run(args: string[]): Promise<number> {
   const load = parseLoadArgs(args.length ? args : ['--connections', '200']);
-  let url: string;
-  try {
-    url = await freshBenchDatabase(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/courtpay_bench_refunds');
-  } catch (e) {
-    if (!(e instanceof NoDatabaseError)) throw e;
-    console.error(e.message);
-    return 1;
-  }
+  const url = await benchDatabaseOrNull(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/courtpay_bench_refunds');
+  if (!url) return 1;
   const config = loadConfig({ env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'error', STRIPE_SECRET_KEY: '' } });
   setLogLevel(config.log.level);
   let service: RunningService | null = null;

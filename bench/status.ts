@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../src/service';
 import { setLogLevel } from '../src/shared/logger';
 import { parseLoadArgs } from './support/args';
 import { startBaseline } from './support/baseline';
-import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { benchDatabaseOrNull } from './support/db';
 import { printTable, shuffled, warmAndMeasure } from './support/load';
 import { sampleCaseNumbers, seedCasesAndInvoices } from './support/seed';
 
@@ -20,14 +20,8 @@ const TARGET_RATIO = 0.5;
 
 export async function run(args: string[]): Promise<number> {
   const load = parseLoadArgs(args);
-  let url: string;
-  try {
-    url = await freshBenchDatabase();
-  } catch (e) {
-    if (!(e instanceof NoDatabaseError)) throw e;
-    console.error(e.message);
-    return 1;
-  }
+  const url = await benchDatabaseOrNull();
+  if (!url) return 1;
   const config = loadConfig({ env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'error' } });
   setLogLevel(config.log.level); // as src/main.ts does; startService leaves the level alone
 

@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config';
 import { unbalancedTransactions } from '../src/ledger/ledger';
 import { startService, type RunningService } from '../src/service';
 import { setLogLevel } from '../src/shared/logger';
-import { freshBenchDatabase, NoDatabaseError } from './support/db';
+import { benchDatabaseOrNull } from './support/db';
 import { pendingPayments, seedPendingPayments, type PendingPayment } from './support/payments-seed';
 import { initPgbench, NoPgbenchError, pgbenchUrl, runPgbench, type PgbenchResult } from './support/pgbench';
 import { runPostLoad, type PostResult } from './support/post-driver';
@@ -138,14 +138,8 @@ const ms = (n: number) => n.toFixed(1);
 
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv);
-  let url: string;
-  try {
-    url = await freshBenchDatabase(process.env.DATABASE_URL || DEFAULT_URL);
-  } catch (e) {
-    if (!(e instanceof NoDatabaseError)) throw e;
-    console.error(e.message);
-    return 1;
-  }
+  const url = await benchDatabaseOrNull(process.env.DATABASE_URL || DEFAULT_URL);
+  if (!url) return 1;
   const adminUrl = (() => {
     const u = new URL(url);
     u.pathname = '/postgres';

@@ -41,3 +41,14 @@ function redact(u: URL): string {
   if (c.password) c.password = '***';
   return c.toString();
 }
+
+/** A fresh bench database, or null after saying why there is none (the bench then exits 1). */
+export async function benchDatabaseOrNull(url?: string): Promise<string | null> {
+  try {
+    return await freshBenchDatabase(url);
+  } catch (e) {
+    if (!(e instanceof NoDatabaseError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return null;
+  }
+}

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Config } from '../../src/config';
-import { seedCasesAndInvoices } from './seed';
+import { feeLateral, seedCasesAndInvoices } from './seed';
 
 /**
  * One unpaid invoice per case (the acceptance fee the 2007 schedule gives a claim, halved under
@@ -26,23 +26,7 @@ from (
          case when f.fee_kind like 'acceptance_%' and c.procedure = 'summary' then round(fee_amount.fee / 2.0)::bigint else fee_amount.fee end as amount,
          current_date - (random() * 5)::int as notice_date
   from cases c
-  cross join lateral (
-    select case c.case_type when 'labour' then 'acceptance_labour' when 'administrative' then 'acceptance_administrative'
-                            when 'enforcement' then 'enforcement' else 'acceptance_property' end as fee_kind,
-           round(exp(ln(2000) + random() * ln(1000)))::bigint as claim
-  ) f
-  cross join lateral (
-    select (case f.fee_kind
-      when 'acceptance_labour' then 1000
-      when 'acceptance_administrative' then 5000
-      when 'enforcement' then round(100 * (50 + 0.015 * greatest(0, least(f.claim, 500000) - 10000)
-                                             + 0.01 * greatest(0, least(f.claim, 5000000) - 500000)))
-      else round(100 * (50 + 0.025 * greatest(0, least(f.claim, 100000) - 10000) + 0.02 * greatest(0, least(f.claim, 200000) - 100000)
-                           + 0.015 * greatest(0, least(f.claim, 500000) - 200000) + 0.01 * greatest(0, least(f.claim, 1000000) - 500000)
-                           + 0.009 * greatest(0, least(f.claim, 2000000) - 1000000)))
-    end)::bigint as fee
-  ) fee_amount
-) s
+${feeLateral('random()')}) s
 order by id`;
 
 const PAYMENTS_SQL = `

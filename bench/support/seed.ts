@@ -46,6 +46,31 @@ from (
  * Invoices on randomly chosen cases (some cases get none, some several), amounts from the 2007
  * schedule's bands (summary procedure halves acceptance fees), about 45% paid in full.
  */
+/**
+ * The fee kind and statutory fee of a seeded invoice, as SQL: a log-uniform claim of 2,000 to
+ * 2,000,000 yuan from `claimFraction` (an expression in [0, 1)), then the 2007 schedule's bands.
+ */
+export function feeLateral(claimFraction: string): string {
+  return `
+  cross join lateral (
+    select case c.case_type when 'labour' then 'acceptance_labour' when 'administrative' then 'acceptance_administrative'
+                            when 'enforcement' then 'enforcement' else 'acceptance_property' end as fee_kind,
+           round(exp(ln(2000) + ${claimFraction} * ln(1000)))::bigint as claim
+  ) f
+  cross join lateral (
+    select (case f.fee_kind
+      when 'acceptance_labour' then 1000
+      when 'acceptance_administrative' then 5000
+      when 'enforcement' then round(100 * (50 + 0.015 * greatest(0, least(f.claim, 500000) - 10000)
+                                             + 0.01 * greatest(0, least(f.claim, 5000000) - 500000)))
+      else round(100 * (50 + 0.025 * greatest(0, least(f.claim, 100000) - 10000) + 0.02 * greatest(0, least(f.claim, 200000) - 100000)
+                           + 0.015 * greatest(0, least(f.claim, 500000) - 200000) + 0.01 * greatest(0, least(f.claim, 1000000) - 500000)
+                           + 0.009 * greatest(0, least(f.claim, 2000000) - 1000000)))
+    end)::bigint as fee
+  ) fee_amount
+`;
+}
+
 const INVOICES_SQL = `
 insert into invoices (public_id, case_id, court_code, fee_kind, stage, payer, basis, schedule_version, breakdown,
                       statutory_amount, amount_due, paid_amount, status, notice_date, due_date, payment_token, created_at, updated_at)
@@ -73,23 +98,7 @@ from (
   from (select g, 1 + floor(random() * :cases)::int as rn, random() as claim_r, random() as day, random() as paid
         from generate_series(1, :invoices) g) r
   join (select row_number() over (order by id) as rn, * from cases) c on c.rn = r.rn
-  cross join lateral (
-    select case c.case_type when 'labour' then 'acceptance_labour' when 'administrative' then 'acceptance_administrative'
-                            when 'enforcement' then 'enforcement' else 'acceptance_property' end as fee_kind,
-           round(exp(ln(2000) + r.claim_r * ln(1000)))::bigint as claim
-  ) f
-  cross join lateral (
-    select (case f.fee_kind
-      when 'acceptance_labour' then 1000
-      when 'acceptance_administrative' then 5000
-      when 'enforcement' then round(100 * (50 + 0.015 * greatest(0, least(f.claim, 500000) - 10000)
-                                             + 0.01 * greatest(0, least(f.claim, 5000000) - 500000)))
-      else round(100 * (50 + 0.025 * greatest(0, least(f.claim, 100000) - 10000) + 0.02 * greatest(0, least(f.claim, 200000) - 100000)
-                           + 0.015 * greatest(0, least(f.claim, 500000) - 200000) + 0.01 * greatest(0, least(f.claim, 1000000) - 500000)
-                           + 0.009 * greatest(0, least(f.claim, 2000000) - 1000000)))
-    end)::bigint as fee
-  ) fee_amount
-) s`;
+${feeLateral('r.claim_r')}) s`;
 
 /** Seeds set-based in one transaction with a fixed random seed (comparable runs), then ANALYZEs. */
 export async function seedCasesAndInvoices(knex: Knex, config: Readonly<Config>, size: SeedSize): Promise<void> {
