@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/record';
 import { moveInvoiceMoney } from '../invoices/money';
 import { post, transfer } from '../ledger/ledger';
 import { cancelOpenRefundsOfPayment } from '../refunds/decide';
-import { emitCallback } from '../callbacks/emit';
+import { emitCallback, type CallbackType } from '../callbacks/emit';
 import { lockPaymentAndInvoice, presentPayment, type Locked, type PaymentRow } from './payment-store';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
@@ -45,6 +45,7 @@ export async function applyObservation(tx: Knex.Transaction, target: Pick<Paymen
     return { kind: 'unchanged', status: payment.status };
   }
   const changes: Partial<PaymentRow> = { ...ids, status: next };
+  let callback: CallbackType | null = null;
   if (next === 'succeeded') {
     changes.settled_amount = payment.amount;
     changes.settled_at = new Date();
@@ -54,13 +55,14 @@ export async function applyObservation(tx: Knex.Transaction, target: Pick<Paymen
       description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
     });
     const moved = await moveInvoiceMoney(tx, invoice, { paid: payment.amount });
-    const type = moved.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
-    await emitCallback(tx, { type, invoiceId: payment.invoice_id, paymentId: payment.id });
+    callback = moved.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
   } else if (obs.failureReason) {
     changes.failure_reason = obs.failureReason;
   }
-  if (next === 'failed') await emitCallback(tx, { type: 'payment.failed', invoiceId: payment.invoice_id, paymentId: payment.id });
+  if (next === 'failed') callback = 'payment.failed';
   const after = await update(tx, payment.id, changes);
+  // After the payment row moved, so the case system's copy shows the payment as it now stands.
+  if (callback) await emitCallback(tx, { type: callback, invoiceId: payment.invoice_id, paymentId: payment.id });
   await recordAudit(tx, { action: `payment.${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(obs.source));
   return { kind: 'applied', status: next };
 }
@@ -91,7 +93,6 @@ export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow
   if (!opened && next !== 'won') {
     await post(tx, { ...base, kind: 'dispute_opened', lines: transfer('disputed_funds', 'processor_clearing', d.amount) });
     await cancelOpenRefundsOfPayment(tx, payment.id, `payment disputed (${d.disputeId})`);
-    await emitCallback(tx, { type: 'payment.disputed', invoiceId: payment.invoice_id, paymentId: payment.id });
   }
   if (opened && next === 'won') await post(tx, { ...base, kind: 'dispute_won', lines: transfer('processor_clearing', 'disputed_funds', d.amount) });
   if (next === 'lost') {
@@ -105,6 +106,7 @@ export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow
     dispute_id: d.disputeId,
     ...(next === 'lost' ? { settled_amount: payment.settled_amount - d.amount } : {}),
   });
+  if (!opened && next !== 'won') await emitCallback(tx, { type: 'payment.disputed', invoiceId: payment.invoice_id, paymentId: payment.id });
   await recordAudit(tx, { action: `payment.dispute_${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(d.source));
   return { kind: 'applied', status };
 }

@@ -8,7 +8,7 @@ import { checkCallbackUrl } from '../../src/callbacks/url-policy';
 import { deliverDue, emitOverdue, startCallbackWorker } from '../../src/callbacks/worker';
 import type { Config } from '../../src/config';
 import { issueInvoice } from '../../src/invoices/invoices';
-import { aCase, anInvoice, api, auth } from '../support/builders';
+import { aCase, aPayment, anInvoice, api, auth } from '../support/builders';
 import { keyFor, testConfig, testEnv } from '../support/env';
 
 /** The README's verification recipe, as a case system would write it. */
@@ -119,6 +119,20 @@ describe('callbacks to case systems', () => {
     expect(res.status).to.equal(200);
     return res.body.data as { id: string; type: string; status: string; invoiceId: string }[];
   }
+
+  it('when a payment settles through the webhook path, then invoice.paid carries the invoice paid and the payment as it now stands', async () => {
+    const r = await receiver();
+    await anEndpoint(r.url);
+    const invoice = await anInvoice(caseSystem, await aCase(caseSystem));
+    const payment = await aPayment(invoice.id);
+    await drain();
+    const paid = r.about(invoice.id).find((m) => m.body.type === 'invoice.paid');
+    expect(paid, 'invoice.paid delivered').to.not.equal(undefined);
+    expect(paid!.body.data).to.include({ id: invoice.id, status: 'paid', paidAmount: invoice.amount, outstanding: 0 });
+    expect(paid!.body.data.payment).to.include({ id: payment.public_id, status: 'succeeded', settledAmount: invoice.amount });
+    expect(paid!.body.data.totals).to.deep.equal({ due: invoice.amount, paid: invoice.amount, refunded: 0, outstanding: 0 });
+    expect(r.about(invoice.id).map((m) => m.body.type)).to.deep.equal(['invoice.issued', 'invoice.paid']);
+  });
 
   it('when an admin registers an endpoint and a case system issues an invoice, then the receiver gets a signed invoice.issued with the invoice and the case totals', async () => {
     const r = await receiver();
