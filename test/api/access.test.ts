@@ -1,3 +1,4 @@
+import { addDays, courtToday } from '../../src/courts/courts';
 import { expect } from 'chai';
 import { ROLES } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
@@ -36,7 +37,7 @@ const table: Row[] = [
   { route: 'POST /v1/invoices/{invoiceId}/cancel', roles: ['case_system', 'clerk'], ok: 200, otherCourt: 404, call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/cancel`).set(h) },
   {
     route: 'POST /v1/invoices/{invoiceId}/remissions', roles: ['case_system', 'clerk'], ok: 200, otherCourt: 404,
-    call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/remissions`).set(h).send({ kind: 'deferral', decisionRef: '(2026)晋0105民初1号之一', decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: '2027-06-30' }),
+    call: (f, h) => api().post(`/v1/invoices/${f.invoiceId}/remissions`).set(h).send({ kind: 'deferral', decisionRef: '(2026)晋0105民初1号之一', decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: addDays(courtToday('Asia/Shanghai'), 365) }),
   },
   { route: 'GET /v1/payments/{paymentId}', roles: READERS, ok: 200, otherCourt: 404, call: (f, h) => api().get(`/v1/payments/${f.paymentId}`).set(h) },
   { route: 'GET /v1/refund-reasons', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/refund-reasons').set(h) },

@@ -1,3 +1,4 @@
+import { addDays } from '../../src/courts/courts';
 import { expect } from 'chai';
 import { aCase, anInvoice, api, auth } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
@@ -11,11 +12,12 @@ describe('deferral, reduction and exemption (缓交 / 减交 / 免交)', () => {
 
   it('when a deferral is recorded, then the due date moves and the amount stays', async () => {
     const inv = await anInvoice(cs, await aCase(cs));
-    const res = await api().post(`/v1/invoices/${inv.id}/remissions`).set(auth(cs)).send({ kind: 'deferral', ...decision, newDueDate: '2027-03-31' });
+    const later = addDays(inv.dueDate, 90);
+    const res = await api().post(`/v1/invoices/${inv.id}/remissions`).set(auth(cs)).send({ kind: 'deferral', ...decision, newDueDate: later });
     expect(res.status, res.text).to.equal(200);
-    expect(res.body).to.include({ dueDate: '2027-03-31', amount: inv.amount, statutoryAmount: inv.amount });
-    expect(res.body.remissions[0]).to.include({ kind: 'deferral', decisionRef: decision.decisionRef, decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: '2027-03-31' });
-    const bad = await api().post(`/v1/invoices/${inv.id}/remissions`).set(auth(cs)).send({ kind: 'deferral', ...decision, newDueDate: '2027-01-01' });
+    expect(res.body).to.include({ dueDate: later, amount: inv.amount, statutoryAmount: inv.amount });
+    expect(res.body.remissions[0]).to.include({ kind: 'deferral', decisionRef: decision.decisionRef, decidedBy: '张法官', decidedAt: '2026-11-20', newDueDate: later });
+    const bad = await api().post(`/v1/invoices/${inv.id}/remissions`).set(auth(cs)).send({ kind: 'deferral', ...decision, newDueDate: addDays(later, -30) });
     expect(bad.status).to.equal(422);
     expect(bad.body.errors[0].field).to.equal('newDueDate');
   });
