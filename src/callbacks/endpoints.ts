@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/record';
 import type { Config } from '../config';
 import { requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
-import { decodeCursor, encodeCursor } from '../invoices/invoices';
+import { pageOf } from '../http/lists';
 import { ForbiddenError } from '../shared/errors';
 import { healthOf, loadVisibleEndpoint, presentEndpoint, scopeEndpoints, type EndpointRow } from './endpoint-store';
 import { checkCallbackUrl } from './url-policy';
@@ -94,9 +94,7 @@ export async function getEndpoint(db: Queryable, principal: Principal, id: strin
 export async function listEndpoints(db: Queryable, principal: Principal, f: { enabled?: boolean; limit: number; cursor?: string }) {
   const q = scopeEndpoints(db('callback_endpoints as e').select('e.*'), principal);
   if (f.enabled !== undefined) q.where('e.enabled', f.enabled);
-  if (f.cursor) q.where('e.id', '<', decodeCursor(f.cursor));
-  const rows = (await q.orderBy('e.id', 'desc').limit(f.limit + 1)) as EndpointRow[];
-  const page = rows.slice(0, f.limit);
+  const { rows: page, nextCursor } = await pageOf<EndpointRow>(q, 'e.id', f);
   const health = await healthOf(db, page.map((e) => e.id));
-  return { data: page.map((e) => presentEndpoint(e, health.get(e.id))), nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
+  return { data: page.map((e) => presentEndpoint(e, health.get(e.id))), nextCursor };
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { Queryable } from '../db';
-import { decodeCursor, encodeCursor } from '../invoices/invoices';
+import { pageOf } from '../http/lists';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { loadVisibleEndpoint, scopeEndpoints } from './endpoint-store';
 
@@ -64,10 +64,8 @@ export async function listMessages(db: Queryable, principal: Principal, f: Messa
   if (f.endpointId) q.where('e.public_id', f.endpointId);
   if (f.status) q.where('m.status', f.status);
   if (f.type) q.where('m.type', f.type);
-  if (f.cursor) q.where('m.id', '<', decodeCursor(f.cursor));
-  const rows = (await q.orderBy('m.id', 'desc').limit(f.limit + 1)) as MessageView[];
-  const page = rows.slice(0, f.limit);
-  return { data: page.map(present), nextCursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
+  const { rows, nextCursor } = await pageOf<MessageView>(q, 'm.id', f);
+  return { data: rows.map(present), nextCursor };
 }
 
 async function loadVisibleMessage(db: Queryable, principal: Principal, id: string, forUpdate = false): Promise<MessageView> {

@@ -138,8 +138,6 @@ export interface ListFilter {
   cursor?: string;
 }
 
-export { decodeCursor, encodeCursor } from '../http/lists';
-
 export async function listInvoices(db: Queryable, config: Readonly<Config>, principal: Principal, f: ListFilter, caseCanonical?: string) {
   const q = db('invoices as i').join('cases as c', 'c.id', 'i.case_id').select('i.*', 'c.case_number');
   withinCourts(q, 'i.court_code', config, principal, f.courtCode);

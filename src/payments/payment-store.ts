@@ -40,13 +40,8 @@ export interface PaymentRef {
 }
 
 export async function findPayment(db: Queryable, ref: PaymentRef): Promise<PaymentRow | undefined> {
-  const tries: [keyof PaymentRow, string | null | undefined][] = [
-    ['public_id', ref.paymentId],
-    ['checkout_session_id', ref.checkoutSessionId],
-    ['payment_intent_id', ref.paymentIntentId],
-    ['charge_id', ref.chargeId],
-  ];
-  for (const [column, value] of tries) {
+  for (const [key, column] of REF_COLUMNS) {
+    const value = ref[key];
     if (!value) continue;
     const row = await db<PaymentRow>('payments').where(column, value).first();
     if (row) return row;

@@ -4,7 +4,7 @@ import { assertCourtInScope, canSeeCourt, type Principal } from '../auth/princip
 import type { Config } from '../config';
 import { requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
-import { decodeCursor, encodeCursor, withinCourts } from '../http/lists';
+import { decodeCursor, encodeCursor, pageOf, withinCourts } from '../http/lists';
 import type { RouteDef } from '../http/route';
 import { isoDate } from '../http/validate';
 import type { Processor } from '../payments/processor';
@@ -87,10 +87,8 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
         withinCourts(q, 'court_code', config, principal, query.courtCode);
         if (query.date) q.where('business_date', query.date);
         if (query.status) q.where('status', query.status);
-        if (query.cursor) q.where('id', '<', decodeCursor(query.cursor));
-        const rows = (await q.orderBy('id', 'desc').limit(query.limit + 1)) as RunRow[];
-        const page = rows.slice(0, query.limit);
-        return { status: 200, body: { data: page.map((r) => presentRun(r)), nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1].id) : null } };
+        const { rows, nextCursor } = await pageOf<RunRow>(q, 'id', query);
+        return { status: 200, body: { data: rows.map((r) => presentRun(r)), nextCursor } };
       },
     },
     {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
+import { courtTimeZone } from '../invoices/present';
 import type { Queryable } from '../db';
 import type { RouteDef } from '../http/route';
 import { pageOf, withinCourts } from '../http/lists';
@@ -15,14 +16,15 @@ import { submitRefund } from './submit';
 import { REFUND_STATUSES } from './transitions';
 
 const refundIdParam = Joi.object({ refundId: Joi.string().pattern(/^rf_[A-Za-z0-9]{1,40}$/).required() });
-const today = (config: Readonly<Config>) => courtToday(config.courts[0]?.timeZone ?? 'Asia/Shanghai');
+/** Today in the refund's own court: statutory due dates are that court's days. */
+const today = (config: Readonly<Config>, courtCode: string) => courtToday(courtTimeZone(config, courtCode));
 
 /** One refund with its history: who did what, when, with the processor's ids (from the audit trail). */
 async function refundWithHistory(db: Queryable, config: Readonly<Config>, principal: Principal, id: string) {
   const r = await loadVisibleRefund(db, principal, id);
   const history = await db('audit_events').where({ entity_type: 'refund', entity_id: id }).orderBy('id').select('occurred_at', 'actor_type', 'actor_id', 'action', 'request_id', 'after');
   return {
-    ...presentRefund(r, r, today(config)),
+    ...presentRefund(r, r, today(config, r.court_code)),
     history: history.map((h) => ({
       at: h.occurred_at,
       actor: `${h.actor_type}:${h.actor_id}`,
@@ -68,7 +70,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       responses: { 201: 'the refund, requested', 412: 'expectedRefundableAmount is stale' },
       async write({ params, body, principal, config }, tx) {
         const { row, payment, refundableAfter } = await requestRefund(tx, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), origin: 'clerk' }, principal);
-        return { status: 201, body: { ...presentRefund(row, { payment_public_id: payment.public_id }, today(config)), refundableAfter } };
+        return { status: 201, body: { ...presentRefund(row, { payment_public_id: payment.public_id }, today(config, row.court_code)), refundableAfter } };
       },
     },
     {
@@ -77,7 +79,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       responses: { 200: 'the refund, submitted (or settled)' },
       async write({ params, body, principal, config }, tx) {
         const r = await approveRefund(tx, principal, params.refundId, (body as { note?: string }).note);
-        return { status: 200, body: presentRefund(r, {}, today(config)) };
+        return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
       },
       afterCommit: (ctx) => submitAfterApproval(ctx),
     },
@@ -86,7 +88,8 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().min(1).max(1000).required() }),
       responses: { 200: 'the refund, rejected' },
       async write({ params, body, principal, config }, tx) {
-        return { status: 200, body: presentRefund(await rejectRefund(tx, principal, params.refundId, (body as { note: string }).note), {}, today(config)) };
+        const r = await rejectRefund(tx, principal, params.refundId, (body as { note: string }).note);
+        return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
       },
     },
     {
@@ -94,7 +97,8 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
       responses: { 200: 'the refund, cancelled' },
       async write({ params, body, principal, config }, tx) {
-        return { status: 200, body: presentRefund(await cancelRefund(tx, principal, params.refundId, (body as { note?: string }).note), {}, today(config)) };
+        const r = await cancelRefund(tx, principal, params.refundId, (body as { note?: string }).note);
+        return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
       },
     },
     {
@@ -122,12 +126,13 @@ export function refundRoutes(processor: Processor): RouteDef[] {
         if (f.status) q.where('r.status', f.status);
         if (f.paymentId) q.where('p.public_id', f.paymentId);
         if (f.overdue !== undefined) {
-          const open = (b: typeof q) => b.whereNotIn('r.status', ['succeeded', 'rejected', 'cancelled', 'failed']).whereNotNull('r.due_date').where('r.due_date', '<', today(config));
+          const open = (b: typeof q) => b.whereNotIn('r.status', ['succeeded', 'rejected', 'cancelled', 'failed']).whereNotNull('r.due_date')
+              .whereRaw('r.due_date < (now() at time zone (select time_zone from courts where code = r.court_code))::date');
           if (f.overdue) open(q);
           else q.whereNot((b) => open(b as never));
         }
         const { rows, nextCursor } = await pageOf<RefundView>(q, 'r.id', f);
-        return { status: 200, body: { data: rows.map((r) => presentRefund(r, r, today(config))), nextCursor } };
+        return { status: 200, body: { data: rows.map((r) => presentRefund(r, r, today(config, r.court_code))), nextCursor } };
       },
     },
   ];
