@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config';
 import { unbalancedTransactions } from '../src/ledger/ledger';
 import { startService, type RunningService } from '../src/service';
 import { setLogLevel } from '../src/shared/logger';
+import { cpuPerRequest, sampleCpu } from './support/cpu';
 import { benchDatabaseOrNull } from './support/db';
 import { pendingPayments, seedPendingPayments, type PendingPayment } from './support/payments-seed';
 import { initPgbench, NoPgbenchError, pgbenchUrl, runPgbench, type PgbenchResult } from './support/pgbench';
@@ -30,6 +31,8 @@ interface Args {
   connections: number;
   events: number;
   warmup: number;
+  /** The service's connection pool size; the configuration's own when not given. */
+  pool: number | null;
 }
 
 function parse(args: string[]): Args {
@@ -41,6 +44,7 @@ function parse(args: string[]): Args {
       connections: { type: 'string', default: '16' },
       events: { type: 'string' },
       warmup: { type: 'string', default: '500' },
+      pool: { type: 'string' },
     },
   });
   const num = (flag: keyof typeof values, min: number, fallback?: number): number => {
@@ -55,6 +59,7 @@ function parse(args: string[]): Args {
     duration,
     connections: num('connections', 1),
     warmup,
+    pool: values.pool === undefined ? null : num('pool', 1),
     events: num('events', 1, Math.max(30_000, duration * EVENTS_PER_SECOND_HEADROOM) + warmup),
   };
 }
@@ -161,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const config = loadConfig({
     env: { NODE_ENV: 'test', DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'error', STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    ...(args.pool ? { overrides: { db: { pool: { min: 0, max: args.pool } } } } : {}),
   });
   setLogLevel(config.log.level); // as src/main.ts does; startService leaves the level alone
 
@@ -170,6 +176,8 @@ export async function run(argv: string[]): Promise<number> {
   let dup: PostResult;
   let delivered: number;
   let verification: string[] = [];
+  const cpu: Record<'distinct' | 'duplicates', ReturnType<typeof cpuPerRequest>> = {} as never;
+  const dbName = decodeURIComponent(new URL(url).pathname.slice(1));
   try {
     service = await startService(config);
     if (service.sandbox) throw new Error('the sandbox processor started: the bench needs STRIPE_SECRET_KEY set so nothing but the webhook runs');
@@ -206,7 +214,9 @@ export async function run(argv: string[]): Promise<number> {
     // Distinct events: each posted once, for --duration seconds.
     await checkpoint(adminUrl);
     const rest = bodies.slice(args.warmup);
+    let cpu0 = await sampleCpu(knex, dbName);
     distinct = await runPostLoad({ ...load, bodies: rest, headers: signed(rest), durationSec: args.duration, cycle: false, expectInBody: fresh });
+    cpu.distinct = cpuPerRequest(cpu0, await sampleCpu(knex, dbName), distinct.completed);
     if (distinct.ranOut) problems.push(`distinct: ran out of events after ${(distinct.elapsedMs / 1000).toFixed(1)} s — seed more with --events`);
     delivered = args.warmup + distinct.sent;
     const deliveredIds = payments.slice(0, delivered).map((p) => p.publicId);
@@ -234,7 +244,9 @@ export async function run(argv: string[]): Promise<number> {
     // Duplicates: the processed events again (same bodies, re-signed), cycled for --duration seconds.
     const again = bodies.slice(0, delivered);
     await checkpoint(adminUrl);
+    cpu0 = await sampleCpu(knex, dbName);
     dup = await runPostLoad({ ...load, bodies: again, headers: signed(again), durationSec: args.duration, cycle: true, expectInBody: ['"duplicate":true'] });
+    cpu.duplicates = cpuPerRequest(cpu0, await sampleCpu(knex, dbName), dup.completed);
     const afterDup = await counts(knex, deliveredIds);
     const changed = (Object.keys(after) as (keyof Counts)[]).filter((k) => after[k] !== afterDup[k]);
     if (changed.length) problems.push(`duplicates changed ${changed.map((k) => `${k} ${after[k]} → ${afterDup[k]}`).join(', ')}`);
@@ -269,6 +281,11 @@ export async function run(argv: string[]): Promise<number> {
   console.log('');
   for (const line of verification) console.log(line);
   const ratio = base.tps > 0 ? distinct.perSec / base.tps : 0;
+  console.log('\nCPU per event, ms (service main thread / database backends / load driver):');
+  for (const [name, r] of [['distinct', distinct], ['duplicates', dup]] as const) {
+    const c = cpu[name];
+    console.log(`  ${name.padEnd(10)} ${c.mainMs.toFixed(2)} / ${c.databaseMs === null ? 'n/a' : c.databaseMs.toFixed(2)} / ${r.driverCpuMsPerRequest.toFixed(2)}`);
+  }
   console.log(`\nduplicates/distinct events/s: ${(dup.perSec / distinct.perSec).toFixed(1)}×`);
   console.log(`events/s ÷ pgbench tps: ${distinct.perSec.toFixed(1)} / ${base.tps.toFixed(1)} = ${(ratio * 100).toFixed(1)}%`);
   console.log(`target: ≥ ${TARGET_RATIO * 100}% of pgbench tps — ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`);

@@ -39,6 +39,8 @@ export interface PostResult {
   non2xx: number;
   /** Socket errors (no response). */
   errors: number;
+  /** CPU the driver's own thread spent, ms per request (Linux; 0 elsewhere). */
+  driverCpuMsPerRequest: number;
   /** 200 responses whose body lacked an expected part. */
   unexpected: number;
   firstProblem: string | null;
@@ -95,7 +97,16 @@ async function loop(deadline) {
   }
 }
 
+function threadCpuMs() {
+  try {
+    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return 0; }
+}
+
 (async () => {
+  const cpu0 = threadCpuMs();
   const start = performance.now();
   const deadline = Number.isFinite(w.durationSec) ? start + w.durationSec * 1000 : Infinity;
   await Promise.all(Array.from({ length: w.connections }, () => loop(deadline)));
@@ -108,7 +119,7 @@ async function loop(deadline) {
   parentPort.postMessage({
     completed, sent: w.cycle ? sent : next, elapsedMs, perSec: elapsedMs > 0 ? (completed * 1000) / elapsedMs : 0,
     meanMs: nlat ? sum / nlat : 0, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: nlat ? sorted[nlat - 1] : 0,
-    statusCodes, non2xx, errors, unexpected, firstProblem, ranOut,
+    statusCodes, non2xx, errors, unexpected, firstProblem, ranOut, driverCpuMsPerRequest: completed ? (threadCpuMs() - cpu0) / completed : 0,
   });
 })().catch((e) => { throw e; });
 `;

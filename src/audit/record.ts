@@ -9,14 +9,11 @@ export interface AuditInput {
   after?: unknown;
 }
 
-/**
- * Records who did what in the transaction that did it. The actor and request id come from the
- * request context unless an explicit actor ("type:id") is given (CLI, jobs).
- */
-export async function recordAudit(tx: Queryable, input: AuditInput, actor?: string): Promise<void> {
+/** The audit row for an input, actor and request id from the request context unless an explicit actor is given. */
+export function auditRow(input: AuditInput, actor?: string) {
   const ctx = currentContext();
   const [actorType, actorId] = actor ? splitActor(actor) : ctx?.actor ? [ctx.actor.type, ctx.actor.id] : ['system', 'courtpay'];
-  await tx('audit_events').insert({
+  return {
     actor_type: actorType,
     actor_id: actorId,
     action: input.action,
@@ -25,7 +22,16 @@ export async function recordAudit(tx: Queryable, input: AuditInput, actor?: stri
     request_id: ctx?.requestId ?? null,
     before: input.before === undefined ? null : JSON.stringify(input.before),
     after: input.after === undefined ? null : JSON.stringify(input.after),
-  });
+  };
+}
+export type AuditRow = ReturnType<typeof auditRow>;
+
+/**
+ * Records who did what in the transaction that did it. The actor and request id come from the
+ * request context unless an explicit actor ("type:id") is given (CLI, jobs).
+ */
+export async function recordAudit(tx: Queryable, input: AuditInput, actor?: string): Promise<void> {
+  await tx('audit_events').insert(auditRow(input, actor));
 }
 
 function splitActor(actor: string): [string, string] {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { publicId } from '../auth/keys';
 import type { Config } from '../config';
-import { buildCallbackData } from './payload';
+import { loadCallbackSources, presentCallbackData } from './payload';
 
 /** What a case system can subscribe to (API.md, issue 6). */
 export const CALLBACK_TYPES = [
@@ -34,6 +34,31 @@ const SUBSCRIBERS_SQL = `select e.id from invoices i join callback_endpoints e
   on e.enabled and ? = any(e.event_types) and (e.all_courts or i.court_code = any(e.court_codes))
   where i.id = ? order by e.id`;
 
+/** The configuration the presenters need, as given to initCallbacks. */
+export function callbackConfig(): Readonly<Config> {
+  if (!presentConfig) throw new Error('callbacks: initCallbacks(config) was not called at start-up');
+  return presentConfig;
+}
+
+/** An outbox row, ready to insert. */
+export interface CallbackMessageRow {
+  public_id: string;
+  endpoint_id: number;
+  invoice_id: number;
+  type: CallbackType;
+  payload: string;
+  created_at: string;
+}
+
+/** One outbox row per subscribed endpoint, each with its own delivery id, all with the same data. */
+export function callbackMessages(endpointIds: number[], event: Pick<CallbackEvent, 'type' | 'invoiceId'>, data: unknown): CallbackMessageRow[] {
+  const createdAt = new Date().toISOString();
+  return endpointIds.map((endpointId) => {
+    const id = publicId('cbm');
+    return { public_id: id, endpoint_id: endpointId, invoice_id: event.invoiceId, type: event.type, payload: JSON.stringify({ id, type: event.type, createdAt, data }), created_at: createdAt };
+  });
+}
+
 /**
  * Writes the callback messages for a change into the outbox, in the transaction that made the
  * change — so a rolled-back change emits nothing and a crash after commit loses nothing. `data` is
@@ -42,13 +67,7 @@ const SUBSCRIBERS_SQL = `select e.id from invoices i join callback_endpoints e
 export async function emitCallback(tx: Knex.Transaction, event: CallbackEvent): Promise<void> {
   const { rows } = (await tx.raw(SUBSCRIBERS_SQL, [event.type, event.invoiceId])) as { rows: { id: number }[] };
   if (!rows.length) return;
-  if (!presentConfig) throw new Error('callbacks: initCallbacks(config) was not called at start-up');
-  const data = await buildCallbackData(tx, presentConfig, event);
-  const createdAt = new Date().toISOString();
-  await tx('callback_messages').insert(
-    rows.map((e) => {
-      const id = publicId('cbm');
-      return { public_id: id, endpoint_id: e.id, invoice_id: event.invoiceId, type: event.type, payload: JSON.stringify({ id, type: event.type, createdAt, data }), created_at: createdAt };
-    }),
-  );
+  const config = callbackConfig();
+  const data = presentCallbackData(config, await loadCallbackSources(tx, event), event.type);
+  await tx('callback_messages').insert(callbackMessages(rows.map((e) => e.id), event, data));
 }

@@ -35,10 +35,17 @@ export function transfer(debit: Account, credit: Account, amount: number): Ledge
   ];
 }
 
-export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<number> {
+/** A posting's rows with its zero-amount lines dropped; throws unless the lines balance. Null when nothing moves. */
+export function postingRow(p: LedgerPosting) {
   const lines = p.lines.filter((l) => l.amount !== 0);
   if (lines.reduce((s, l) => s + l.amount, 0) !== 0) throw new UnbalancedPostingError(`ledger posting ${p.kind} does not balance`);
-  if (!lines.length) return 0;
+  if (!lines.length) return null;
+  return { kind: p.kind, court_code: p.courtCode, invoice_id: p.invoiceId ?? null, payment_id: p.paymentId ?? null, source: p.source, description: p.description ?? null, lines };
+}
+
+export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<number> {
+  const row = postingRow(p);
+  if (!row) return 0;
   // One round trip: the transaction row and its lines in one statement.
   const { rows } = await tx.raw(
     `with t as (
@@ -47,7 +54,7 @@ export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<numb
      insert into ledger_entries (transaction_id, account, court_code, invoice_id, amount)
      select t.id, l.account, ?, ?, l.amount from t, jsonb_to_recordset(?::jsonb) as l(account text, amount bigint)
      returning transaction_id`,
-    [p.kind, p.courtCode, p.invoiceId ?? null, p.paymentId ?? null, p.source, p.description ?? null, p.courtCode, p.invoiceId ?? null, JSON.stringify(lines)],
+    [row.kind, row.court_code, row.invoice_id, row.payment_id, row.source, row.description, row.court_code, row.invoice_id, JSON.stringify(row.lines)],
   );
   return rows[0].transaction_id as number;
 }

@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
-import { recordAudit } from '../audit/record';
-import { moveInvoiceMoney } from '../invoices/money';
-import { post, transfer } from '../ledger/ledger';
+import { auditRow, recordAudit } from '../audit/record';
+import { callbackConfig, callbackMessages, emitCallback, type CallbackType } from '../callbacks/emit';
+import { presentCallbackData } from '../callbacks/payload';
+import { invoiceAfterMove, moveInvoiceMoney } from '../invoices/money';
+import type { InvoiceRow } from '../invoices/present';
+import { post, postingRow, transfer } from '../ledger/ledger';
 import { cancelOpenRefundsOfPayment } from '../refunds/decide';
-import { emitCallback, type CallbackType } from '../callbacks/emit';
-import { lockPaymentAndInvoice, presentPayment, type Locked, type PaymentRow } from './payment-store';
+import { lockPayment, lockPaymentAndInvoice, presentPayment, type PaymentRow, type PaymentState } from './payment-store';
+import { writeSettlement, type SettlementWrite } from './settle-statement';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
 /** What the processor told us about a payment, from an event or an object we retrieved. */
@@ -26,45 +29,83 @@ export type ApplyResult = { kind: 'applied'; status: PaymentStatus } | { kind: '
 
 const actor = (source: string) => `processor:${source}`;
 
+/** The callback types applying an observation can emit: their listeners are read with the payment. */
+export const OBSERVATION_CALLBACKS: readonly CallbackType[] = ['invoice.paid', 'invoice.partially_paid', 'payment.failed'];
+
+export interface ObservationPlan {
+  result: ApplyResult;
+  /** Null when nothing is to be written. */
+  write: SettlementWrite | null;
+}
+
 /**
- * Applies an observation to one payment in the caller's transaction: payment status, invoice
- * totals and status, ledger and audit move together, or not at all. Webhook, sweep and return
- * page all come through here.
+ * Decides what an observation does to a payment as read: its status (the transition table), the
+ * invoice's settled totals and status, the ledger posting, the audit row and the callbacks with
+ * their data as they will stand after the change. Pure; writeSettlement writes it in one statement.
  */
-export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'> | Locked, obs: Observation): Promise<ApplyResult> {
-  const { invoice, payment } = 'payment' in target ? target : await lockPaymentAndInvoice(tx, target);
+export function planObservation(state: PaymentState, obs: Observation, now = new Date()): ObservationPlan {
+  const { invoice, payment } = state;
   const ids = linkIds(payment, obs);
   if (obs.outcome === 'succeeded') {
-    const mismatch = disagreement(payment, obs.amount, obs.currency);
-    if (mismatch) return flag(tx, payment, mismatch, obs.source, ids);
+    const reason = disagreement(payment, obs.amount, obs.currency);
+    if (reason) return { result: { kind: 'flagged', reason }, write: changeOf(state, { ...ids, flagged_at: now, flag_reason: reason }, 'payment.flagged', obs.source, now) };
   }
   const next = obs.outcome ? nextStatus(payment.status, obs.outcome) : null;
   if (!next) {
     const failure = obs.failureReason && payment.status === 'pending' ? { failure_reason: obs.failureReason } : {};
-    if (Object.keys(ids).length || Object.keys(failure).length) await update(tx, payment.id, { ...ids, ...failure });
-    return { kind: 'unchanged', status: payment.status };
+    const changes = { ...ids, ...failure };
+    const result: ApplyResult = { kind: 'unchanged', status: payment.status };
+    if (!Object.keys(changes).length) return { result, write: null };
+    return { result, write: { payment: { ...changes, updated_at: now }, invoice: null, posting: null, audit: null, callbacks: [] } };
   }
   const changes: Partial<PaymentRow> = { ...ids, status: next };
+  let settlement: Pick<SettlementWrite, 'invoice' | 'posting'> & { invoiceAfter: InvoiceRow } = { invoice: null, posting: null, invoiceAfter: invoice };
   let callback: CallbackType | null = null;
   if (next === 'succeeded') {
     changes.settled_amount = payment.amount;
-    changes.settled_at = new Date();
+    changes.settled_at = now;
     changes.failure_reason = null;
-    await post(tx, {
-      kind: 'payment_settled', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: obs.source,
-      description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
-    });
-    const moved = await moveInvoiceMoney(tx, invoice, { paid: payment.amount });
-    callback = moved.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
+    const invoiceAfter = invoiceAfterMove(invoice, { paid: payment.amount }, now);
+    settlement = {
+      invoiceAfter,
+      invoice: { paid_amount: invoiceAfter.paid_amount, refunded_amount: invoiceAfter.refunded_amount, status: invoiceAfter.status, updated_at: now },
+      posting: postingRow({
+        kind: 'payment_settled', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: obs.source,
+        description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
+      }),
+    };
+    callback = invoiceAfter.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
   } else if (obs.failureReason) {
     changes.failure_reason = obs.failureReason;
   }
   if (next === 'failed') callback = 'payment.failed';
-  const after = await update(tx, payment.id, changes);
-  // After the payment row moved, so the case system's copy shows the payment as it now stands.
-  if (callback) await emitCallback(tx, { type: callback, invoiceId: payment.invoice_id, paymentId: payment.id });
-  await recordAudit(tx, { action: `payment.${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(obs.source));
-  return { kind: 'applied', status: next };
+  const write = changeOf(state, changes, `payment.${next}`, obs.source, now, settlement.invoiceAfter, callback);
+  return { result: { kind: 'applied', status: next }, write: { ...write, invoice: settlement.invoice, posting: settlement.posting } };
+}
+
+/** A change to the payment row, with its audit row and (when someone listens) its callbacks, built on the rows as they will stand. */
+function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: string, source: string, now: Date, invoiceAfter = state.invoice, callback: CallbackType | null = null): SettlementWrite {
+  const before = state.payment;
+  const after: PaymentRow = { ...before, ...changes, updated_at: now };
+  const audit = { ...auditRow({ action, entityType: 'payment', entityId: before.public_id }, actor(source)), before: presentPayment(before), after: presentPayment(after) };
+  const endpoints = callback ? state.listeners.filter((l) => l.types.includes(callback)).map((l) => l.id) : [];
+  const callbacks = callback && endpoints.length
+    ? callbackMessages(endpoints, { type: callback, invoiceId: before.invoice_id }, presentCallbackData(callbackConfig(), { invoice: invoiceAfter, caseNumber: state.caseNumber, remissions: state.remissions, caseInvoices: state.caseInvoices, payment: after }, callback))
+    : [];
+  return { payment: { ...changes, updated_at: now }, invoice: null, posting: null, audit, callbacks };
+}
+
+/**
+ * Applies an observation to one payment in the caller's transaction: payment status, invoice
+ * totals and status, ledger, audit and callbacks move together, or not at all. Sweep, return page,
+ * reconciliation and the webhook's locking path come through here; the webhook's optimistic path
+ * writes the same plan without locks (receivePaymentEvent).
+ */
+export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'> | PaymentState, obs: Observation): Promise<ApplyResult> {
+  const state = 'versions' in target ? target : (await lockPayment(tx, { id: target.id }, OBSERVATION_CALLBACKS))!;
+  const plan = planObservation(state, obs);
+  if (plan.write) await writeSettlement(tx, state, plan.write);
+  return plan.result;
 }
 
 export interface DisputeObservation {

@@ -31,7 +31,7 @@ export function webhookRoutes(processor: Processor): RouteDef[] {
       async read({ req, db }) {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const event = verify(processor, raw, req.get('stripe-signature'));
-        const result = await receiveEvent(db, processor, event);
+        const result = await receiveEvent(db, processor, event, raw.toString('utf8'));
         if (!result.duplicate) logger.info('processor event', { eventId: event.id, type: event.type, outcome: result.status, note: result.note });
         return { status: 200, body: { received: true, ...result } };
       },

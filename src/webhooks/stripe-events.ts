@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
-import { applyDispute, applyObservation, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
+import { applyDispute, applyObservation, OBSERVATION_CALLBACKS, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
 import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
 import { observePaymentIntent } from '../payments/observe';
@@ -24,43 +24,51 @@ function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observ
   return { source, outcome, amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
 }
 
-async function onPayment(tx: Knex.Transaction, ref: PaymentRef, obs: Observation): Promise<HandleResult> {
-  const locked = await lockPayment(tx, ref);
-  if (!locked) return { status: 'ignored', note: 'no payment of ours matches this event' };
+async function onPayment(tx: Knex.Transaction, { ref, obs }: PaymentObservation): Promise<HandleResult> {
+  const locked = await lockPayment(tx, ref, OBSERVATION_CALLBACKS);
+  if (!locked) return NO_PAYMENT;
   return asResult(await applyObservation(tx, locked, obs));
 }
 
-function asResult(r: ApplyResult): HandleResult {
+export const NO_PAYMENT: HandleResult = { status: 'ignored', note: 'no payment of ours matches this event' };
+
+export function asResult(r: ApplyResult): HandleResult {
   if (r.kind === 'flagged') return { status: 'flagged', note: r.reason };
   return { status: 'processed', note: r.kind === 'unchanged' ? `no change (payment is ${r.status})` : `payment ${r.status}` };
 }
 
 const session = (e: Stripe.Event) => e.data.object as Stripe.Checkout.Session;
 const intent = (e: Stripe.Event) => e.data.object as Stripe.PaymentIntent;
+const intentRef = (pi: Stripe.PaymentIntent): PaymentRef => ({ paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id });
+
+/** Which payment an event is about and what it says of it. */
+export interface PaymentObservation {
+  ref: PaymentRef;
+  obs: Observation;
+}
+
+/** The events that move a payment (everything else about them is in applyObservation). */
+const PAYMENT_EVENTS: Record<string, (e: Stripe.Event) => PaymentObservation> = {
+  // 'unpaid' here means an asynchronous method is still settling: link the ids and wait.
+  'checkout.session.completed': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, session(e).payment_status === 'paid' ? 'succeeded' : undefined) }),
+  'checkout.session.async_payment_succeeded': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'succeeded') }),
+  'checkout.session.async_payment_failed': (e) => ({ ref: sessionRef(session(e)), obs: { ...fromSession(session(e), e.id, 'failed'), failureReason: 'asynchronous payment failed' } }),
+  'checkout.session.expired': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'expired') }),
+  'payment_intent.succeeded': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
+  // One failed attempt: the Checkout Session stays open and the payer may try again.
+  'payment_intent.payment_failed': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
+  'payment_intent.canceled': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
+};
+
+/** The payment observation an event carries, or null for events about something else. */
+export function paymentObservation(e: Stripe.Event): PaymentObservation | null {
+  const of = PAYMENT_EVENTS[e.type];
+  return of ? of(e) : null;
+}
 
 /** What each event type means for our payments. Unknown types are recorded and ignored. */
 export const HANDLERS: Record<string, Handler> = {
-  'checkout.session.completed': (tx, _p, e) => {
-    const s = session(e);
-    // 'unpaid' here means an asynchronous method is still settling: link the ids and wait.
-    return onPayment(tx, sessionRef(s), fromSession(s, e.id, s.payment_status === 'paid' ? 'succeeded' : undefined));
-  },
-  'checkout.session.async_payment_succeeded': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), fromSession(session(e), e.id, 'succeeded')),
-  'checkout.session.async_payment_failed': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), { ...fromSession(session(e), e.id, 'failed'), failureReason: 'asynchronous payment failed' }),
-  'checkout.session.expired': (tx, _p, e) => onPayment(tx, sessionRef(session(e)), fromSession(session(e), e.id, 'expired')),
-  'payment_intent.succeeded': (tx, _p, e) => {
-    const pi = intent(e);
-    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
-  },
-  'payment_intent.payment_failed': (tx, _p, e) => {
-    const pi = intent(e);
-    // One failed attempt: the Checkout Session stays open and the payer may try again.
-    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
-  },
-  'payment_intent.canceled': (tx, _p, e) => {
-    const pi = intent(e);
-    return onPayment(tx, { paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id }, observePaymentIntent(pi, e.id));
-  },
+  ...Object.fromEntries(Object.entries(PAYMENT_EVENTS).map(([type, of]) => [type, ((tx, _p, e) => onPayment(tx, of(e))) as Handler])),
   'refund.created': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
   'refund.updated': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
   'refund.failed': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import type Stripe from 'stripe';
 import { balances } from '../../src/ledger/ledger';
+import { OBSERVATION_CALLBACKS, planObservation } from '../../src/payments/apply';
+import { readPaymentState } from '../../src/payments/payment-store';
+import { ConcurrentChangeError, writeSettlement } from '../../src/payments/settle-statement';
 import { logger } from '../../src/shared/logger';
 import { aCase, anInvoice, aPayment } from '../support/builders';
 import { keyFor, TEST_STRIPE, testEnv } from '../support/env';
@@ -215,5 +218,52 @@ describe('webhook: disputes', () => {
     await deliver(disputeEvent('charge.dispute.created', p, 'needs_response', p.amount)).expect(200);
     expect(await reload(p)).to.include({ dispute_status: 'lost' });
     expect(await balances(testEnv().knex, { invoiceId: p.invoice_id })).to.include({ fee_income: 0, disputed_funds: 0, processor_clearing: 0 });
+  });
+});
+
+describe('webhook: the one-statement write is a compare-and-set', () => {
+  const succeeded = (p: PaymentRow) => ({ source: 'evt_cas', outcome: 'succeeded' as const, amount: p.amount, currency: 'cny', paymentIntentId: p.payment_intent_id });
+  const claimOf = (id: string) => ({ row: { event_id: id, type: 'payment_intent.succeeded', object_id: null, livemode: false, status: 'processed' as const, note: 'payment succeeded' }, payload: '{}' });
+
+  for (const [what, move] of [
+    ['the payment', (p: PaymentRow) => testEnv().knex('payments').where({ id: p.id }).update({ payment_method_type: 'alipay' })],
+    ['its invoice', (p: PaymentRow) => testEnv().knex('invoices').where({ id: p.invoice_id }).update({ updated_at: new Date() })],
+  ] as const) {
+    it(`when ${what} moved between the read and the write, then nothing is written — not even the inbox claim — and a delivery still applies the event once`, async () => {
+      const { knex } = testEnv();
+      const p = await pendingPayment();
+      const e = EVENTS['payment_intent.succeeded'](p);
+      const { state } = await readPaymentState(knex, e.id, { paymentId: p.public_id }, OBSERVATION_CALLBACKS);
+      const plan = planObservation(state!, succeeded(p));
+      await move(p);
+      let error: unknown;
+      try {
+        await writeSettlement(knex, state, plan.write, claimOf(e.id));
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.be.instanceOf(ConcurrentChangeError);
+      expect(await eventRow(e.id)).to.equal(undefined);
+      expect(await settlements(p)).to.equal(0);
+      expect(await invoiceOf(p)).to.include({ paid_amount: 0, status: 'unpaid' });
+      expect((await reload(p)).status).to.equal('pending');
+
+      const res = await deliver(e);
+      expect(res.body).to.include({ duplicate: false, status: 'processed' });
+      expect(await settlements(p)).to.equal(1);
+      expect(await invoiceOf(p)).to.include({ paid_amount: p.amount, status: 'paid' });
+    });
+  }
+
+  it('when the write finds the event already claimed, then it reports a duplicate and changes nothing', async () => {
+    const { knex } = testEnv();
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    const { state } = await readPaymentState(knex, e.id, { paymentId: p.public_id }, OBSERVATION_CALLBACKS);
+    const plan = planObservation(state!, succeeded(p));
+    await knex('processor_events').insert({ event_id: e.id, type: e.type, payload: '{}', status: 'processed' });
+    expect(await writeSettlement(knex, state, plan.write, claimOf(e.id))).to.equal(false);
+    expect(await settlements(p)).to.equal(0);
+    expect((await reload(p)).status).to.equal('pending');
   });
 });
