@@ -20,6 +20,8 @@ export interface PostLoad {
   cycle: boolean;
   /** A response counts as expected only if its status is 200 and its body contains all of these. */
   expectInBody: string[];
+  /** Which client posts: node:http's ClientRequest with a keep-alive Agent (the default), or undici's request() (what callback delivery sends with). */
+  client?: 'node:http' | 'undici';
 }
 
 export interface PostResult {
@@ -59,7 +61,22 @@ const lat = new Float64Array(w.cycle ? 1 << 22 : bufs.length);
 let nlat = 0, completed = 0, next = 0, sent = 0, ranOut = false, errors = 0, non2xx = 0, unexpected = 0, firstProblem = null, lastEnd = 0;
 const statusCodes = {};
 
+const undici = w.client === 'undici' ? new (require(w.undiciPath).Agent)({ connections: w.connections, pipelining: 1 }) : null;
+const origin = 'http://127.0.0.1:' + w.port;
+async function postUndici(i) {
+  const t0 = performance.now();
+  try {
+    const res = await undici.request({ origin, path: w.path, method: 'POST', body: bufs[i],
+      headers: { 'content-type': 'application/json; charset=utf-8', ...w.headers[i] } });
+    const body = await res.body.text();
+    return { status: res.statusCode, body, t0, t1: performance.now() };
+  } catch (e) {
+    return { status: 0, body: String(e && e.message), t0, t1: performance.now() };
+  }
+}
+
 function post(i) {
+  if (undici) return postUndici(i);
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = http.request(
@@ -111,6 +128,7 @@ function threadCpuMs() {
   const deadline = Number.isFinite(w.durationSec) ? start + w.durationSec * 1000 : Infinity;
   await Promise.all(Array.from({ length: w.connections }, () => loop(deadline)));
   agent.destroy();
+  if (undici) await undici.close();
   const elapsedMs = (lastEnd || performance.now()) - start;
   const sorted = lat.subarray(0, nlat).sort();
   let sum = 0;
@@ -128,7 +146,7 @@ export function runPostLoad(load: PostLoad): Promise<PostResult> {
   if (load.bodies.length !== load.headers.length) throw new Error('one header set per body');
   if (!load.bodies.length) throw new Error('no bodies to post');
   return new Promise<PostResult>((resolve, reject) => {
-    const worker = new Worker(WORKER_JS, { eval: true, workerData: load });
+    const worker = new Worker(WORKER_JS, { eval: true, workerData: { ...load, undiciPath: load.client === 'undici' ? require.resolve('undici') : null } });
     let result: PostResult | null = null;
     worker.once('message', (m: PostResult) => (result = m));
     worker.once('error', reject);

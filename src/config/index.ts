@@ -58,6 +58,7 @@ export interface Config {
     /** Production: callback URLs must be https on one of these hosts (exact, or ".suffix"). */
     allowedHosts: string[];
     pollIntervalMs: number;
+    /** Requests in flight per worker: chains (an invoice's due messages, sent in order) claimed and sent at once. */
     batchSize: number;
     overdueCron: string;
   };
