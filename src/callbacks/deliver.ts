@@ -15,9 +15,9 @@ export interface Claimed {
   /** The chain's head message id, and this message's place in the chain (0 = the head). */
   head: number;
   pos: number;
-  url: string;
-  /** The secrets that sign now: the current one and any still in their rotation overlap. */
-  secrets: string[];
+  /** Where the chain goes and the secrets that sign now (the current one and any still in their rotation overlap): on its head only (pos 0). */
+  url: string | null;
+  secrets: string[] | null;
 }
 
 export interface DeliveryReport {
@@ -125,9 +125,9 @@ const CLAIM_CTES = `
        and not exists (select 1 from v where v.id = m.id)
     returning m.id, m.public_id, m.endpoint_id, m.invoice_id, m.payload, m.attempts, m.retries, p.head, p.pos
   )
-  select c.*, e.url,
-         array(select s.secret from callback_endpoint_secrets s
-                where s.endpoint_id = e.id and (s.expires_at is null or s.expires_at > ?::timestamptz) order by s.id desc) as secrets
+  select c.*, case when c.pos = 0 then e.url end as url,
+         case when c.pos = 0 then array(select s.secret from callback_endpoint_secrets s
+                where s.endpoint_id = e.id and (s.expires_at is null or s.expires_at > ?::timestamptz) order by s.id desc) end as secrets
     from claimed c join callback_endpoints e on e.id = c.endpoint_id
    order by c.head, c.pos`;
 
@@ -212,13 +212,15 @@ export interface ChainCounts {
 export async function sendChain(chain: readonly Claimed[], config: Readonly<Config>, startedAt: Date, counts: ChainCounts, stopping: () => boolean = () => false): Promise<Recorded[]> {
   const c = config.callbacks;
   const out: Recorded[] = [];
+  const url = chain[0].url ?? '';
+  const secrets = chain[0].secrets ?? [];
   for (let i = 0; i < chain.length; i += 1) {
     const m = chain[i];
     if (i > 0 && stopping()) {
       for (const rest of chain.slice(i)) out.push(releaseOf(rest, new Date()));
       break;
     }
-    const r = await sendCallback({ url: m.url, deliveryId: m.public_id, body: m.payload, secrets: m.secrets, timeoutMs: c.timeoutMs });
+    const r = await sendCallback({ url, deliveryId: m.public_id, body: m.payload, secrets, timeoutMs: c.timeoutMs });
     const sentAt = new Date(Math.max(startedAt.getTime(), Date.now())); // retries wait from the end of the send
     const next = outcome(m, r, c.retryScheduleSeconds, sentAt);
     counts[next.status === 'delivered' ? 'delivered' : next.status === 'dead' ? 'dead' : 'retrying'] += 1;

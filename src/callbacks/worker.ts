@@ -119,7 +119,7 @@ export function startCallbackWorker(knex: Knex, config: Readonly<Config>): Callb
  */
 async function refreshPlannerStatistics(knex: Knex): Promise<void> {
   try {
-    await knex.raw('analyze callback_messages');
+    await knex.raw('analyze (skip_locked) callback_messages'); // another worker analysing it will do
   } catch (e) {
     logger.warn('callback outbox not analysed', { err: (e as Error).message });
   }
