@@ -18,7 +18,8 @@ import { cpuPerRequest, sampleCpu } from './support/cpu';
 import { benchDatabaseOrNull } from './support/db';
 import { pendingPayments, seedPendingPayments, type PendingPayment } from './support/payments-seed';
 import { initPgbench, NoPgbenchError, pgbenchUrl, runPgbench, type PgbenchResult } from './support/pgbench';
-import { runPostLoad, type PostResult } from './support/post-driver';
+import type { PostResult } from './support/post-driver';
+import { runSocketLoad } from './support/socket-driver';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/courtpay_bench_webhooks';
 const WEBHOOK_SECRET = 'whsec_bench_webhooks_0123456789abcdef';
@@ -200,14 +201,14 @@ export async function run(argv: string[]): Promise<number> {
     const fresh = ['"duplicate":false', '"status":"processed"', '"note":"payment succeeded"'];
 
     console.log(
-      `load: ${args.connections} connections (driver on its own thread, keep-alive), ${args.warmup} warm-up events, then ${args.duration} s distinct ` +
+      `load: ${args.connections} connections (driver on its own thread: raw keep-alive sockets, requests prepared in advance), ${args.warmup} warm-up events, then ${args.duration} s distinct ` +
         `and ${args.duration} s duplicate deliveries; events ~${avgBytes.toFixed(0)} bytes; service pool max ${config.db.pool.max}`,
     );
 
     // Warm-up: the first events, delivered once each, not counted.
     const warmBodies = bodies.slice(0, args.warmup);
     if (warmBodies.length) {
-      const warm = await runPostLoad({ ...load, bodies: warmBodies, headers: signed(warmBodies), durationSec: Infinity, cycle: false, expectInBody: fresh });
+      const warm = await runSocketLoad({ ...load, bodies: warmBodies, headers: signed(warmBodies), durationSec: Infinity, cycle: false, expectInBody: fresh });
       if (warm.non2xx + warm.errors + warm.unexpected > 0) problems.push(`warm-up: ${warm.non2xx} non-2xx, ${warm.errors} errors, ${warm.unexpected} unexpected (${warm.firstProblem})`);
     }
 
@@ -215,7 +216,7 @@ export async function run(argv: string[]): Promise<number> {
     await checkpoint(adminUrl);
     const rest = bodies.slice(args.warmup);
     let cpu0 = await sampleCpu(knex, dbName);
-    distinct = await runPostLoad({ ...load, bodies: rest, headers: signed(rest), durationSec: args.duration, cycle: false, expectInBody: fresh });
+    distinct = await runSocketLoad({ ...load, bodies: rest, headers: signed(rest), durationSec: args.duration, cycle: false, expectInBody: fresh });
     cpu.distinct = cpuPerRequest(cpu0, await sampleCpu(knex, dbName), distinct.completed);
     if (distinct.ranOut) problems.push(`distinct: ran out of events after ${(distinct.elapsedMs / 1000).toFixed(1)} s — seed more with --events`);
     delivered = args.warmup + distinct.sent;
@@ -245,7 +246,7 @@ export async function run(argv: string[]): Promise<number> {
     const again = bodies.slice(0, delivered);
     await checkpoint(adminUrl);
     cpu0 = await sampleCpu(knex, dbName);
-    dup = await runPostLoad({ ...load, bodies: again, headers: signed(again), durationSec: args.duration, cycle: true, expectInBody: ['"duplicate":true'] });
+    dup = await runSocketLoad({ ...load, bodies: again, headers: signed(again), durationSec: args.duration, cycle: true, expectInBody: ['"duplicate":true'] });
     cpu.duplicates = cpuPerRequest(cpu0, await sampleCpu(knex, dbName), dup.completed);
     const afterDup = await counts(knex, deliveredIds);
     const changed = (Object.keys(after) as (keyof Counts)[]).filter((k) => after[k] !== afterDup[k]);

@@ -25,7 +25,7 @@ function ticks(statPath: string): number {
 }
 
 async function backendPids(knex: Knex, database: string): Promise<number[]> {
-  const { rows } = await knex.raw('select pid from pg_stat_activity where datname = ? and pid <> pg_backend_pid()', [database]);
+  const { rows } = await knex.raw("select pid from pg_stat_activity where datname = ? and backend_type = 'client backend' and pid <> pg_backend_pid()", [database]);
   return rows.map((r: { pid: number }) => r.pid);
 }
 

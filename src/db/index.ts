@@ -37,7 +37,20 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
     connection = { host: '127.0.0.1', port: embedded.port, user: 'postgres', database: 'postgres' };
     pool = { min: 0, max: 1 };
   }
-  const knex = knexFactory({ client: 'pg', connection, pool: { ...pool, acquireTimeoutMillis: 10000 } });
+  const knex = knexFactory({
+    client: 'pg',
+    connection,
+    pool: {
+      ...pool,
+      acquireTimeoutMillis: 10000,
+      // The named prepared statements (preparedQuery) are planned once per connection and reused: their
+      // lookups are by key, so a generic plan is right, and re-planning each call is what they exist to avoid.
+      // Unnamed statements (everything else) are planned per call regardless.
+      afterCreate(conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) {
+        conn.query('set plan_cache_mode = force_generic_plan').then(() => done(null, conn), (e: Error) => done(e, conn));
+      },
+    },
+  });
   const db: Database = {
     knex,
     embedded,

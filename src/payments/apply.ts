@@ -7,7 +7,7 @@ import type { InvoiceRow } from '../invoices/present';
 import { post, postingRow, transfer } from '../ledger/ledger';
 import { cancelOpenRefundsOfPayment } from '../refunds/decide';
 import { lockPayment, lockPaymentAndInvoice, presentPayment, type PaymentRow, type PaymentState } from './payment-store';
-import { writeSettlement, type SettlementWrite } from './settle-statement';
+import { writeSettlements, type SettlementWrite } from './settle-statement';
 import { isSettled, nextDispute, nextStatus, type DisputeStatus, type Outcome, type PaymentStatus } from './transitions';
 
 /** What the processor told us about a payment, from an event or an object we retrieved. */
@@ -99,12 +99,12 @@ function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: str
  * Applies an observation to one payment in the caller's transaction: payment status, invoice
  * totals and status, ledger, audit and callbacks move together, or not at all. Sweep, return page,
  * reconciliation and the webhook's locking path come through here; the webhook's optimistic path
- * writes the same plan without locks (receivePaymentEvent).
+ * writes the same plans without locks, many events to a statement (webhooks/batch.ts).
  */
 export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'> | PaymentState, obs: Observation): Promise<ApplyResult> {
   const state = 'versions' in target ? target : (await lockPayment(tx, { id: target.id }, OBSERVATION_CALLBACKS))!;
   const plan = planObservation(state, obs);
-  if (plan.write) await writeSettlement(tx, state, plan.write);
+  if (plan.write) await writeSettlements(tx, [{ state, write: plan.write }]);
   return plan.result;
 }
 

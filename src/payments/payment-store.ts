@@ -74,8 +74,8 @@ const REF_COLUMNS: [keyof PaymentRef, keyof PaymentRow][] = [
   ['chargeId', 'charge_id'],
 ];
 
-// The payment a reference points at, most specific reference first ($1..$4 in REF_COLUMNS order).
-const BY_REF = (n: number) => `p.id = (select m.id from (${REF_COLUMNS.map(([, column], k) => `select id, ${k} as k from payments where ${column} = $${n + k}`).join(' union all ')}) m order by m.k limit 1)`;
+// The payment a reference points at, most specific reference first (one expression per REF_COLUMNS entry, in order).
+const BY_REF = (values: string[]) => `p.id = (select m.id from (${REF_COLUMNS.map(([, column], k) => `select id, ${k} as k from payments where ${column} = ${values[k]}`).join(' union all ')}) m order by m.k limit 1)`;
 
 // Callback sources are read only when an endpoint listens, so a court without case-system callbacks pays nothing for them.
 const STATE_COLUMNS = `to_jsonb(i) as invoice, to_jsonb(p) as payment, i.xmin::text as invoice_version, p.xmin::text as payment_version, c.case_number, l.listeners,
@@ -89,12 +89,16 @@ const STATE_FROM = (types: string) => `payments p join invoices i on i.id = p.in
 // Locks the invoice, then the payment — always in that order (invoices come first in the range table,
 // and rows are locked in that order), so two movers never deadlock.
 const LOCK_BY_ID_SQL = `select ${STATE_COLUMNS} from ${STATE_FROM('$2::text[]')} where p.id = $1 for update of i, p`;
-const LOCK_BY_REF_SQL = `select ${STATE_COLUMNS} from ${STATE_FROM('$5::text[]')} where ${BY_REF(1)} for update of i, p`;
+const LOCK_BY_REF_SQL = `select ${STATE_COLUMNS} from ${STATE_FROM('$5::text[]')} where ${BY_REF(['$1', '$2', '$3', '$4'])} for update of i, p`;
 
-// No lock: what the webhook's optimistic path reads, with the event's inbox status, in one round trip.
-const READ_SQL = `select e.status as inbox_status, s.* from (select 1) one
-  left join processor_events e on e.event_id = $1
-  left join lateral (select ${STATE_COLUMNS} from ${STATE_FROM('$6::text[]')} where ${BY_REF(2)}) s on true`;
+// No lock: what the webhook's optimistic path reads for a batch of events — each event's inbox status
+// and the payment it points at — in one round trip. $1 event ids, $2..$5 the references, as arrays.
+// The inbox lookup is a correlated subquery, not a join: the plan is generic (made once per connection,
+// perhaps while the inbox is nearly empty), and a join planned then may hash a full scan of the inbox.
+const READ_SQL = `select q.n, (select e.status from processor_events e where e.event_id = q.event_id) as inbox_status, s.*
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as q(event_id, r0, r1, r2, r3, n)
+  left join lateral (select ${STATE_COLUMNS} from ${STATE_FROM('$6::text[]')} where ${BY_REF(['q.r0', 'q.r1', 'q.r2', 'q.r3'])}) s on true
+  order by q.n`;
 
 type StateRow = {
   invoice: Record<string, unknown> | null;
@@ -137,14 +141,24 @@ export async function lockPaymentAndInvoice(tx: Knex.Transaction, payment: Pick<
   return (await lockPayment(tx, { id: payment.id }))!;
 }
 
+/** What the optimistic path reads for one event. */
+export interface EventPaymentState {
+  /** The event's inbox status, if it was recorded before. */
+  inboxStatus: string | null;
+  state: PaymentState | undefined;
+}
+
 /**
- * Reads, without locking, the inbox status of an event and the payment it points at (with its
- * invoice and versions): the first of the webhook's two round trips. A named prepared statement
- * on a pooled connection, outside any transaction.
+ * Reads, without locking, for each event its inbox status and the payment it points at (with its
+ * invoice and versions): the first of the webhook's two round trips, for a whole batch of events.
+ * A named prepared statement on a pooled connection, outside any transaction.
  */
-export async function readPaymentState(knex: Knex, eventId: string, ref: PaymentRef, listenFor: readonly string[]): Promise<{ inboxStatus: string | null; state: PaymentState | undefined }> {
-  const [row] = await preparedQuery<StateRow & { inbox_status: string | null }>(knex, 'payment_state_for_event', READ_SQL, [eventId, ...refValues(ref), textArray(listenFor)]);
-  return { inboxStatus: row.inbox_status, state: toState(row) };
+export async function readPaymentStates(knex: Knex, events: { eventId: string; ref: PaymentRef }[], listenFor: readonly string[]): Promise<EventPaymentState[]> {
+  const column = (k: number) => events.map((e) => refValues(e.ref)[k]);
+  const rows = await preparedQuery<StateRow & { inbox_status: string | null }>(knex, 'payment_states_for_events', READ_SQL, [
+    events.map((e) => e.eventId), column(0), column(1), column(2), column(3), textArray(listenFor),
+  ]);
+  return rows.map((row) => ({ inboxStatus: row.inbox_status, state: toState(row) }));
 }
 
 /** Runs a statement written with $n placeholders (shared with the prepared one) through knex.raw, which takes ?. */

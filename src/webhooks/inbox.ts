@@ -2,12 +2,10 @@ import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
-import { OBSERVATION_CALLBACKS, planObservation } from '../payments/apply';
-import { readPaymentState } from '../payments/payment-store';
-import { ConcurrentChangeError, writeSettlement } from '../payments/settle-statement';
-import { asResult, handleEvent, NO_PAYMENT, paymentObservation, type HandleResult, type PaymentObservation } from './stripe-events';
+import { batcherFor, type InboxResult } from './batch';
+import { handleEvent, paymentObservation } from './stripe-events';
 
-export type InboxResult = { duplicate: true } | ({ duplicate: false } & HandleResult);
+export type { InboxResult } from './batch';
 
 const objectId = (e: Stripe.Event) => (e.data?.object as { id?: string })?.id ?? null;
 
@@ -16,18 +14,18 @@ const objectId = (e: Stripe.Event) => (e.data?.object as { id?: string })?.id ??
  * a duplicate — even one arriving at the same moment — finds it taken and changes nothing. A
  * failed event is kept as failed, and a later delivery (or the sweep) finishes it.
  *
- * An event about a payment takes two round trips and no locks: read the payment, plan the change,
- * write claim and change in one compare-and-set statement. If the payment or its invoice moved in
- * between, that statement rolls back and the event is applied again the locking way: a transaction
- * with the claim, the rows locked, the same plan written.
+ * An event about a payment goes through the batcher (batch.ts): no locks, two statements shared with
+ * the events that arrived with it — read the payments, plan each change, write claims and changes as
+ * one compare-and-set. If that cannot be written, the event is applied again the locking way: a
+ * transaction with the claim, the rows locked, the same plan written.
  */
 export async function receiveEvent(knex: Knex, p: Processor, event: Stripe.Event, raw?: string): Promise<InboxResult> {
   const payload = raw ?? JSON.stringify(event);
   try {
-    const payment = paymentObservation(event);
-    if (payment) {
-      const fast = await receivePaymentEvent(knex, event, payload, payment);
-      if (fast) return fast;
+    const observation = paymentObservation(event);
+    if (observation) {
+      const settled = await batcherFor(knex).settle(event, payload, observation);
+      if (settled) return settled;
     }
     return await knex.transaction(async (tx) => {
       const claimed = await tx.raw(
@@ -47,22 +45,6 @@ export async function receiveEvent(knex: Knex, p: Processor, event: Stripe.Event
     });
   } catch (e) {
     await recordFailure(knex, event, payload, e as Error);
-    throw e;
-  }
-}
-
-/** The optimistic path; null when the rows moved under it (the caller then takes the locking path). */
-async function receivePaymentEvent(knex: Knex, event: Stripe.Event, payload: string, { ref, obs }: PaymentObservation): Promise<InboxResult | null> {
-  const { inboxStatus, state } = await readPaymentState(knex, event.id, ref, OBSERVATION_CALLBACKS);
-  if (inboxStatus && inboxStatus !== 'failed') return { duplicate: true };
-  const plan = state ? planObservation(state, obs) : null;
-  const result = plan ? asResult(plan.result) : NO_PAYMENT;
-  const row = { event_id: event.id, type: event.type, object_id: objectId(event), livemode: !!event.livemode, status: result.status, note: result.note ?? null };
-  try {
-    const claimed = await writeSettlement(knex, state, plan?.write ?? null, { row, payload });
-    return claimed ? { duplicate: false, ...result } : { duplicate: true };
-  } catch (e) {
-    if (e instanceof ConcurrentChangeError) return null;
     throw e;
   }
 }

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type Stripe from 'stripe';
 import { balances } from '../../src/ledger/ledger';
 import { OBSERVATION_CALLBACKS, planObservation } from '../../src/payments/apply';
-import { readPaymentState } from '../../src/payments/payment-store';
-import { ConcurrentChangeError, writeSettlement } from '../../src/payments/settle-statement';
+import { readPaymentStates } from '../../src/payments/payment-store';
+import { ConcurrentChangeError, writeSettlements } from '../../src/payments/settle-statement';
 import { logger } from '../../src/shared/logger';
 import { aCase, anInvoice, aPayment } from '../support/builders';
 import { keyFor, TEST_STRIPE, testEnv } from '../support/env';
@@ -233,12 +233,12 @@ describe('webhook: the one-statement write is a compare-and-set', () => {
       const { knex } = testEnv();
       const p = await pendingPayment();
       const e = EVENTS['payment_intent.succeeded'](p);
-      const { state } = await readPaymentState(knex, e.id, { paymentId: p.public_id }, OBSERVATION_CALLBACKS);
+      const [{ state }] = await readPaymentStates(knex, [{ eventId: e.id, ref: { paymentId: p.public_id } }], OBSERVATION_CALLBACKS);
       const plan = planObservation(state!, succeeded(p));
       await move(p);
       let error: unknown;
       try {
-        await writeSettlement(knex, state, plan.write, claimOf(e.id));
+        await writeSettlements(knex, [{ state, write: plan.write, claim: claimOf(e.id) }]);
       } catch (err) {
         error = err;
       }
@@ -259,11 +259,34 @@ describe('webhook: the one-statement write is a compare-and-set', () => {
     const { knex } = testEnv();
     const p = await pendingPayment();
     const e = EVENTS['payment_intent.succeeded'](p);
-    const { state } = await readPaymentState(knex, e.id, { paymentId: p.public_id }, OBSERVATION_CALLBACKS);
+    const [{ state }] = await readPaymentStates(knex, [{ eventId: e.id, ref: { paymentId: p.public_id } }], OBSERVATION_CALLBACKS);
     const plan = planObservation(state!, succeeded(p));
     await knex('processor_events').insert({ event_id: e.id, type: e.type, payload: '{}', status: 'processed' });
-    expect(await writeSettlement(knex, state, plan.write, claimOf(e.id))).to.equal(false);
+    expect([...(await writeSettlements(knex, [{ state, write: plan.write, claim: claimOf(e.id) }]))]).to.deep.equal([]);
     expect(await settlements(p)).to.equal(0);
     expect((await reload(p)).status).to.equal('pending');
+  });
+});
+
+describe('webhook: events arriving together are written together', () => {
+  it('when many payments’ events, a duplicate and two events for one payment arrive at once, then each settles once and each audit row names its own request', async () => {
+    const { knex } = testEnv();
+    const payments = await Promise.all(Array.from({ length: 8 }, () => pendingPayment()));
+    const events = payments.map((p) => EVENTS['payment_intent.succeeded'](p));
+    const sameAgain = EVENTS['checkout.session.completed'](payments[0]);
+    const deliveries = [...events, events[3], sameAgain].map((e, i) => deliver(e).set('x-request-id', `together-${i}`));
+    const responses = await Promise.all(deliveries);
+    expect(responses.map((r) => r.status)).to.deep.equal(responses.map(() => 200));
+    expect(responses.filter((r) => r.body.duplicate === false && r.body.note === 'payment succeeded')).to.have.length(8);
+    for (const p of payments) {
+      expect(await settlements(p)).to.equal(1);
+      expect(await invoiceOf(p)).to.include({ paid_amount: p.amount, status: 'paid' });
+    }
+    const audits = await knex('audit_events').where({ action: 'payment.succeeded' }).whereIn('entity_id', payments.map((p) => p.public_id)).select('entity_id', 'request_id');
+    expect(audits).to.have.length(8);
+    for (const a of audits) {
+      const i = payments.findIndex((p) => p.public_id === a.entity_id);
+      expect(a.request_id, `audit of payment ${i}`).to.be.oneOf([`together-${i}`, ...(i === 0 ? ['together-9'] : []), ...(i === 3 ? ['together-8'] : [])]);
+    }
   });
 });
