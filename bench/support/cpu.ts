@@ -10,6 +10,8 @@ import type { Knex } from 'knex';
 export interface CpuSample {
   main: number;
   database: number | null;
+  /** The backends summed in `database`. */
+  pids: number[];
 }
 
 const TICK = 1 / 100; // USER_HZ on Linux
@@ -30,19 +32,19 @@ async function backendPids(knex: Knex, database: string): Promise<number[]> {
 }
 
 export async function sampleCpu(knex: Knex, database: string): Promise<CpuSample> {
-  if (process.platform !== 'linux') return { main: 0, database: null };
+  if (process.platform !== 'linux') return { main: 0, database: null, pids: [] };
   const main = ticks(`/proc/${process.pid}/task/${process.pid}/stat`);
   const pids = await backendPids(knex, database);
   const readable = pids.length > 0 && fs.existsSync(`/proc/${pids[0]}/stat`);
   const database_ = readable ? pids.reduce((s, pid) => s + ticks(`/proc/${pid}/stat`), 0) : null;
-  return { main: main * TICK, database: database_ === null ? null : database_ * TICK };
+  return { main: main * TICK, database: database_ === null ? null : database_ * TICK, pids };
 }
 
-/** Milliseconds of CPU per request between two samples; backends that ended between them are not counted. */
+/** Milliseconds of CPU per request between two samples; for the database, null unless the same backends served throughout (a pool that opened or closed connections in between cannot be counted). */
 export function cpuPerRequest(before: CpuSample, after: CpuSample, requests: number) {
   const per = (a: number, b: number) => (requests > 0 ? ((b - a) * 1000) / requests : 0);
   return {
     mainMs: per(before.main, after.main),
-    databaseMs: before.database === null || after.database === null ? null : per(before.database, after.database),
+    databaseMs: before.database === null || after.database === null || before.pids.join() !== after.pids.join() ? null : per(before.database, after.database),
   };
 }
