@@ -50,6 +50,66 @@ export interface PostResult {
   ranOut: boolean;
 }
 
+/**
+ * What every load worker shares (evaluated inside the worker, after `w = workerData`): the running
+ * tallies, one response recorded against them, the thread's own CPU, and the result posted back.
+ */
+export const TALLY_JS = String.raw`
+const lat = new Float64Array(w.cycle ? 1 << 22 : w.bodies.length);
+let nlat = 0, completed = 0, next = 0, sent = 0, ranOut = false, errors = 0, non2xx = 0, unexpected = 0, firstProblem = null, lastEnd = 0;
+const statusCodes = {};
+
+function recordSocketError(message) {
+  errors++;
+  firstProblem = firstProblem || 'socket error: ' + message;
+}
+
+/** One response: status 0 is a socket error (body: its message). */
+function recordResponse(status, body, t0, t1) {
+  lastEnd = Math.max(lastEnd, t1);
+  completed++;
+  if (nlat < lat.length) lat[nlat++] = t1 - t0;
+  statusCodes[status] = (statusCodes[status] || 0) + 1;
+  if (status === 0) return recordSocketError(body);
+  if (status < 200 || status > 299) { non2xx++; firstProblem = firstProblem || status + ' ' + body.slice(0, 300); return; }
+  if (status !== 200 || !w.expectInBody.every((s) => body.includes(s))) { unexpected++; firstProblem = firstProblem || status + ' ' + body.slice(0, 300); }
+}
+
+function threadCpuMs() {
+  try {
+    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return 0; }
+}
+
+function report(start, cpu0) {
+  const elapsedMs = (lastEnd || performance.now()) - start;
+  const sorted = lat.subarray(0, nlat).sort();
+  let sum = 0;
+  for (let k = 0; k < nlat; k++) sum += sorted[k];
+  const pct = (p) => (nlat ? sorted[Math.min(nlat - 1, Math.ceil((p / 100) * nlat) - 1)] : 0);
+  parentPort.postMessage({
+    completed, sent: w.cycle ? sent : next, elapsedMs, perSec: elapsedMs > 0 ? (completed * 1000) / elapsedMs : 0,
+    meanMs: nlat ? sum / nlat : 0, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: nlat ? sorted[nlat - 1] : 0,
+    statusCodes, non2xx, errors, unexpected, firstProblem, ranOut, driverCpuMsPerRequest: completed ? (threadCpuMs() - cpu0) / completed : 0,
+  });
+}
+`;
+
+/** Runs a load worker's code (which ends by calling report) on its own thread; resolves with its result. */
+export function runLoadWorker(js: string, load: PostLoad, extra: Record<string, unknown> = {}): Promise<PostResult> {
+  if (load.bodies.length !== load.headers.length) throw new Error('one header set per body');
+  if (!load.bodies.length) throw new Error('no bodies to post');
+  return new Promise<PostResult>((resolve, reject) => {
+    const worker = new Worker(js, { eval: true, workerData: { ...load, ...extra } });
+    let result: PostResult | null = null;
+    worker.once('message', (m: PostResult) => (result = m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code} and no result`))));
+  });
+}
+
 const WORKER_JS = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
@@ -57,9 +117,7 @@ const { performance } = require('node:perf_hooks');
 const w = workerData;
 const bufs = w.bodies.map((b) => Buffer.from(b, 'utf8'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: w.connections });
-const lat = new Float64Array(w.cycle ? 1 << 22 : bufs.length);
-let nlat = 0, completed = 0, next = 0, sent = 0, ranOut = false, errors = 0, non2xx = 0, unexpected = 0, firstProblem = null, lastEnd = 0;
-const statusCodes = {};
+${TALLY_JS}
 
 const undici = w.client === 'undici' ? new (require(w.undiciPath).Agent)({ connections: w.connections, pipelining: 1 }) : null;
 const origin = 'http://127.0.0.1:' + w.port;
@@ -104,22 +162,8 @@ async function loop(deadline) {
     const i = next++;
     sent++;
     const r = await post(i);
-    lastEnd = Math.max(lastEnd, r.t1);
-    completed++;
-    if (nlat < lat.length) lat[nlat++] = r.t1 - r.t0;
-    statusCodes[r.status] = (statusCodes[r.status] || 0) + 1;
-    if (r.status === 0) { errors++; firstProblem = firstProblem || 'socket error: ' + r.body; continue; }
-    if (r.status < 200 || r.status > 299) { non2xx++; firstProblem = firstProblem || r.status + ' ' + r.body.slice(0, 300); continue; }
-    if (r.status !== 200 || !w.expectInBody.every((s) => r.body.includes(s))) { unexpected++; firstProblem = firstProblem || r.status + ' ' + r.body.slice(0, 300); }
+    recordResponse(r.status, r.body, r.t0, r.t1);
   }
-}
-
-function threadCpuMs() {
-  try {
-    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch { return 0; }
 }
 
 (async () => {
@@ -129,27 +173,10 @@ function threadCpuMs() {
   await Promise.all(Array.from({ length: w.connections }, () => loop(deadline)));
   agent.destroy();
   if (undici) await undici.close();
-  const elapsedMs = (lastEnd || performance.now()) - start;
-  const sorted = lat.subarray(0, nlat).sort();
-  let sum = 0;
-  for (let k = 0; k < nlat; k++) sum += sorted[k];
-  const pct = (p) => (nlat ? sorted[Math.min(nlat - 1, Math.ceil((p / 100) * nlat) - 1)] : 0);
-  parentPort.postMessage({
-    completed, sent: w.cycle ? sent : next, elapsedMs, perSec: elapsedMs > 0 ? (completed * 1000) / elapsedMs : 0,
-    meanMs: nlat ? sum / nlat : 0, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: nlat ? sorted[nlat - 1] : 0,
-    statusCodes, non2xx, errors, unexpected, firstProblem, ranOut, driverCpuMsPerRequest: completed ? (threadCpuMs() - cpu0) / completed : 0,
-  });
+  report(start, cpu0);
 })().catch((e) => { throw e; });
 `;
 
 export function runPostLoad(load: PostLoad): Promise<PostResult> {
-  if (load.bodies.length !== load.headers.length) throw new Error('one header set per body');
-  if (!load.bodies.length) throw new Error('no bodies to post');
-  return new Promise<PostResult>((resolve, reject) => {
-    const worker = new Worker(WORKER_JS, { eval: true, workerData: { ...load, undiciPath: load.client === 'undici' ? require.resolve('undici') : null } });
-    let result: PostResult | null = null;
-    worker.once('message', (m: PostResult) => (result = m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load worker exited with code ${code} and no result`))));
-  });
+  return runLoadWorker(WORKER_JS, load, { undiciPath: load.client === 'undici' ? require.resolve('undici') : null });
 }

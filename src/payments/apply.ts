@@ -59,40 +59,39 @@ export function planObservation(state: PaymentState, obs: Observation, now = new
     return { result, write: { payment: { ...changes, updated_at: now }, invoice: null, posting: null, audit: null, callbacks: [] } };
   }
   const changes: Partial<PaymentRow> = { ...ids, status: next };
-  let settlement: Pick<SettlementWrite, 'invoice' | 'posting'> & { invoiceAfter: InvoiceRow } = { invoice: null, posting: null, invoiceAfter: invoice };
+  let settled: Pick<SettlementWrite, 'posting'> & { invoiceAfter: InvoiceRow | null } = { posting: null, invoiceAfter: null };
   let callback: CallbackType | null = null;
   if (next === 'succeeded') {
     changes.settled_amount = payment.amount;
     changes.settled_at = now;
     changes.failure_reason = null;
-    const invoiceAfter = invoiceAfterMove(invoice, { paid: payment.amount }, now);
-    settlement = {
-      invoiceAfter,
-      invoice: { paid_amount: invoiceAfter.paid_amount, refunded_amount: invoiceAfter.refunded_amount, status: invoiceAfter.status, updated_at: now },
+    settled = {
+      invoiceAfter: invoiceAfterMove(invoice, { paid: payment.amount }, now),
       posting: postingRow({
         kind: 'payment_settled', courtCode: payment.court_code, invoiceId: payment.invoice_id, paymentId: payment.id, source: obs.source,
         description: `payment ${payment.public_id} settled`, lines: transfer('processor_clearing', 'fee_income', payment.amount),
       }),
     };
-    callback = invoiceAfter.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
+    callback = settled.invoiceAfter!.status === 'partially_paid' ? 'invoice.partially_paid' : 'invoice.paid';
   } else if (obs.failureReason) {
     changes.failure_reason = obs.failureReason;
   }
   if (next === 'failed') callback = 'payment.failed';
-  const write = changeOf(state, changes, `payment.${next}`, obs.source, now, settlement.invoiceAfter, callback);
-  return { result: { kind: 'applied', status: next }, write: { ...write, invoice: settlement.invoice, posting: settlement.posting } };
+  const write = changeOf(state, changes, `payment.${next}`, obs.source, now, settled.invoiceAfter, callback);
+  return { result: { kind: 'applied', status: next }, write: { ...write, posting: settled.posting } };
 }
 
 /** A change to the payment row, with its audit row and (when someone listens) its callbacks, built on the rows as they will stand. */
-function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: string, source: string, now: Date, invoiceAfter = state.invoice, callback: CallbackType | null = null): SettlementWrite {
+function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: string, source: string, now: Date, invoiceAfter: InvoiceRow | null = null, callback: CallbackType | null = null): SettlementWrite {
   const before = state.payment;
   const after: PaymentRow = { ...before, ...changes, updated_at: now };
   const audit = { ...auditRow({ action, entityType: 'payment', entityId: before.public_id }, actor(source)), before: presentPayment(before), after: presentPayment(after) };
   const endpoints = callback ? state.listeners.filter((l) => l.types.includes(callback)).map((l) => l.id) : [];
   const callbacks = callback && endpoints.length
-    ? callbackMessages(endpoints, { type: callback, invoiceId: before.invoice_id }, presentCallbackData(callbackConfig(), { invoice: invoiceAfter, caseNumber: state.caseNumber, remissions: state.remissions, caseInvoices: state.caseInvoices, payment: after }, callback))
+    ? callbackMessages(endpoints, { type: callback, invoiceId: before.invoice_id }, presentCallbackData(callbackConfig(), { invoice: invoiceAfter ?? state.invoice, caseNumber: state.caseNumber, remissions: state.remissions, caseInvoices: state.caseInvoices, payment: after }, callback))
     : [];
-  return { payment: { ...changes, updated_at: now }, invoice: null, posting: null, audit, callbacks };
+  const invoice = invoiceAfter && { paid_amount: invoiceAfter.paid_amount, refunded_amount: invoiceAfter.refunded_amount, status: invoiceAfter.status, updated_at: now };
+  return { payment: { ...changes, updated_at: now }, invoice, posting: null, audit, callbacks };
 }
 
 /**
