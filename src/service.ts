@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { ApiKeyAuthenticator } from './auth/api-key-store';
 import type { Config } from './config';
 import { syncCourts } from './courts/courts';
@@ -33,7 +33,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   const { processor, sandbox } = await setUpProcessor(db.knex, config, () => `http://127.0.0.1:${port}/webhooks/stripe`);
   const app = buildApp({ knex: db.knex, config, authenticator, processor, sandboxPages: sandbox?.pages });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.http.port, () => resolve(s));
+    const s = createServer(app).listen(config.http.port, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();

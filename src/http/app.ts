@@ -1,4 +1,5 @@
-import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { ApiKeyAuthenticator } from '../auth/api-key-store';
@@ -15,7 +16,8 @@ import { pageRoutes } from '../pages/routes';
 import type { Processor } from '../payments/processor';
 import { paymentRoutes } from '../payments/routes';
 import { refundRoutes } from '../refunds/routes';
-import { webhookRoutes } from '../webhooks/routes';
+import { stripeWebhookEndpoint } from '../webhooks/endpoint';
+import { STRIPE_WEBHOOK_BODY_LIMIT, webhookRoutes } from '../webhooks/routes';
 import { AppError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
 import { mountRoutes } from './mount';
@@ -94,7 +96,23 @@ function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
   ];
 }
 
-export function buildApp(deps: AppDeps): express.Express {
+/** The service's HTTP handler: what http.createServer serves, and what tests hand to supertest. */
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /** The Express app behind it: every route but the webhook's plain case. */
+  express: express.Express;
+};
+
+/** The headers a middleware sets, recorded once (helmet's are all fixed here), for responses served without Express. */
+function headersSetBy(middleware: RequestHandler): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = { setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)), removeHeader: () => undefined };
+  let finished = false;
+  void middleware({} as Request, recorder as unknown as Response, () => void (finished = true));
+  if (!finished) throw new Error('the security headers middleware did not finish at once: its headers cannot be recorded');
+  return headers;
+}
+
+export function buildApp(deps: AppDeps): App {
   initCallbacks(deps.config);
   const app = express();
   const metrics = createMetrics();
@@ -108,31 +126,35 @@ export function buildApp(deps: AppDeps): express.Express {
   const documented = [...service, ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor)];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);
+  const security = helmet({
+    // After the pay button, the browser follows a redirect to the processor's checkout page.
+    contentSecurityPolicy: { directives: { 'form-action': ["'self'", 'https://checkout.stripe.com'] } },
+  });
 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestContext);
   app.use(metrics.middleware);
-  app.use(
-    helmet({
-      // After the pay button, the browser follows a redirect to the processor's checkout page.
-      contentSecurityPolicy: { directives: { 'form-action': ["'self'", 'https://checkout.stripe.com'] } },
-    }),
-  );
+  app.use(security);
   // Webhooks are verified over the exact bytes Stripe signed; pages post plain forms.
-  app.use('/webhooks', express.raw({ type: '*/*', limit: '1mb' }));
+  app.use('/webhooks', express.raw({ type: '*/*', limit: STRIPE_WEBHOOK_BODY_LIMIT }));
   app.use('/pay', express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: 'application/json' }));
 
   const router = express.Router();
-  // The processor's webhook first: the busiest route, matched without walking the others.
-  mountRoutes(router, [...webhooks, ...documented.filter((r) => !webhooks.includes(r))], deps);
+  mountRoutes(router, documented, deps);
   app.use(router);
   if (deps.sandboxPages) app.use('/sandbox', deps.sandboxPages);
   app.use(() => {
     throw new NotFoundError('route', 'route_not_found');
   });
   app.use(problemHandler);
-  return app;
+
+  // The processor's deliveries, in the plain case, are answered before Express sees them.
+  const webhook = stripeWebhookEndpoint({ knex: deps.knex, processor: deps.processor, metrics, headers: headersSetBy(security) });
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (!webhook(req, res)) app(req, res);
+  };
+  return Object.assign(handle, { express: app });
 }

@@ -1,9 +1,12 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
 
 export interface Metrics {
   registry: client.Registry;
   middleware: RequestHandler;
+  /** Times a request until its response finishes, labelled with the route template `route()` names then. */
+  track(req: IncomingMessage, res: ServerResponse, route: () => string): void;
 }
 
 /** Request durations by route template (never the raw path: case numbers would explode the label set). */
@@ -17,10 +20,13 @@ export function createMetrics(): Metrics {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const middleware: RequestHandler = (req, res, next) => {
+  const track: Metrics['track'] = (req, res, route) => {
     const end = duration.startTimer();
-    res.on('finish', () => end({ method: req.method, route: (res.locals.route as string) ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () => end({ method: req.method, route: route(), status: String(res.statusCode) }));
+  };
+  const middleware: RequestHandler = (req, res, next) => {
+    track(req, res, () => (res.locals.route as string) ?? 'unmatched');
     next();
   };
-  return { registry, middleware };
+  return { registry, middleware, track };
 }

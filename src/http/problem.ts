@@ -18,22 +18,22 @@ const TITLES: Record<number, string> = {
   503: 'Service unavailable',
 };
 
+/** The application/problem+json body of an error, naming the request it answers. */
+export function problemBody(err: AppError): string {
+  return JSON.stringify({
+    type: `https://courtpay.example/problems/${err.code.replace(/_/g, '-')}`,
+    title: TITLES[err.status] ?? 'Error',
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...(err.errors ? { errors: err.errors } : {}),
+    requestId: currentContext()?.requestId,
+  });
+}
+
 export function sendProblem(res: Response, err: AppError): void {
   for (const [k, v] of Object.entries(err.extra.headers ?? {})) res.setHeader(k, v);
-  res
-    .status(err.status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `https://courtpay.example/problems/${err.code.replace(/_/g, '-')}`,
-        title: TITLES[err.status] ?? 'Error',
-        status: err.status,
-        detail: err.message,
-        code: err.code,
-        ...(err.errors ? { errors: err.errors } : {}),
-        requestId: currentContext()?.requestId,
-      }),
-    );
+  res.status(err.status).type('application/problem+json').send(problemBody(err));
 }
 
 /** Errors from body-parser and friends carry a status and a type; translate those we know. */
@@ -51,11 +51,19 @@ function fromFramework(err: { type?: string; status?: number; message?: string }
   return null;
 }
 
+/**
+ * Any error as the problem to answer: a known one as it is; anything else is logged (where it
+ * happened, with its stack) and answered as a 500 that names only the request id.
+ */
+export function asProblem(err: unknown, where: { method?: string; path: string }): AppError {
+  const known = err instanceof AppError ? err : fromFramework(err as { type?: string; status?: number; message?: string });
+  if (known && known.status < 500) return known;
+  logger.error('request failed', { method: where.method, path: where.path, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+  return known ?? new AppError('internal_error', 'something went wrong; the request id identifies it in the logs', 500);
+}
+
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const known = err instanceof AppError ? err : fromFramework(err);
-  if (known && known.status < 500) return sendProblem(res, known);
-  const appErr = known ?? new AppError('internal_error', 'something went wrong; the request id identifies it in the logs', 500);
-  logger.error('request failed', { method: req.method, path: req.route?.path ?? req.path, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+  const problem = asProblem(err, { method: req.method, path: req.route?.path ?? req.path });
   if (res.headersSent) return;
-  sendProblem(res, appErr);
+  sendProblem(res, problem);
 };

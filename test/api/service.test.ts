@@ -45,7 +45,7 @@ describe('service endpoints', () => {
     const spec = (await api().get('/openapi.json')).body;
     const described = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     const mounted: string[] = [];
-    const app = testEnv().app as unknown as { router: { stack: { handle?: { stack?: { route?: { path: string; methods: Record<string, boolean> } }[] } }[] } };
+    const app = testEnv().app.express as unknown as { router: { stack: { handle?: { stack?: { route?: { path: string; methods: Record<string, boolean> } }[] } }[] } };
     for (const layer of app.router.stack) {
       for (const sub of layer.handle?.stack ?? []) {
         if (!sub.route) continue;

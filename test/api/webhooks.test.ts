@@ -1,11 +1,16 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import type Stripe from 'stripe';
+import winston from 'winston';
 import { balances } from '../../src/ledger/ledger';
 import { OBSERVATION_CALLBACKS, planObservation } from '../../src/payments/apply';
 import { readPaymentStates } from '../../src/payments/payment-store';
 import { ConcurrentChangeError, writeSettlements } from '../../src/payments/settle-statement';
 import { logger } from '../../src/shared/logger';
-import { aCase, anInvoice, aPayment } from '../support/builders';
+import { stripeWebhookEndpoint } from '../../src/webhooks/endpoint';
+import { aCase, anInvoice, aPayment, api } from '../support/builders';
 import { keyFor, TEST_STRIPE, testEnv } from '../support/env';
 import { anEvent, anIntent, aSession, deliver, sign } from '../support/stripe';
 
@@ -289,4 +294,136 @@ describe('webhook: events arriving together are written together', () => {
       expect(a.request_id, `audit of payment ${i}`).to.be.oneOf([`together-${i}`, ...(i === 0 ? ['together-9'] : []), ...(i === 3 ? ['together-8'] : [])]);
     }
   });
+});
+
+/** A raw HTTP exchange with the service, so a test can choose how the body is framed (supertest always sends a length). */
+async function exchange(body: string, headers: Record<string, string>, framing: 'length' | 'chunked'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const server = http.createServer(testEnv().app).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = http.request(
+        { port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/webhooks/stripe', headers: { 'content-type': 'application/json', ...headers, ...(framing === 'length' ? { 'content-length': Buffer.byteLength(body) } : {}) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        },
+      );
+      req.on('error', reject);
+      if (framing === 'chunked') {
+        const half = Math.floor(body.length / 2);
+        req.write(body.slice(0, half));
+        req.end(body.slice(half));
+      } else req.end(body);
+    });
+  } finally {
+    server.close();
+  }
+}
+
+/** Headers both ways of serving must agree on (not the ones that differ per response or per framing). */
+const comparable = (h: http.IncomingHttpHeaders) =>
+  Object.fromEntries(Object.entries(h).filter(([k]) => !['date', 'content-length', 'transfer-encoding', 'x-request-id', 'connection', 'keep-alive'].includes(k)));
+
+describe('webhook: the plain delivery is answered ahead of Express, with what Express gives every route', () => {
+  it('when Stripe delivers an event, then the answer carries the request id, the security headers and JSON; the audit row, the log lines and the metrics name the request and route', async () => {
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    const lines: string[] = [];
+    const capture = new winston.transports.Stream({ stream: new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString()); cb(); } }) });
+    const level = logger.level;
+    const others = logger.transports.filter((t) => !t.silent);
+    logger.level = 'info';
+    others.forEach((t) => (t.silent = true));
+    logger.add(capture);
+    let res;
+    try {
+      res = await deliver(e).set('x-request-id', 'lean-ok-1');
+    } finally {
+      logger.remove(capture);
+      others.forEach((t) => (t.silent = false));
+      logger.level = level;
+    }
+    expect(res.status, res.text).to.equal(200);
+    expect(res.body).to.deep.equal({ received: true, duplicate: false, status: 'processed', note: 'payment succeeded' });
+    expect(res.headers).to.include({ 'x-request-id': 'lean-ok-1', 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN' });
+    expect(res.headers['content-security-policy']).to.include("form-action 'self' https://checkout.stripe.com");
+    expect(res.headers).not.to.have.property('x-powered-by');
+    const audit = await testEnv().knex('audit_events').where({ action: 'payment.succeeded', entity_id: p.public_id }).first();
+    expect(audit.request_id).to.equal('lean-ok-1');
+    const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'lean-ok-1');
+    expect(mine.map((l) => l.message)).to.include.members(['processor event', 'request']);
+    expect(mine.find((l) => l.message === 'request')).to.include({ method: 'POST', route: '/webhooks/stripe', status: 200 });
+    const metrics = (await api().get('/metrics')).text;
+    expect(metrics).to.match(/http_request_duration_seconds_count\{method="POST",route="\/webhooks\/stripe",status="200"\} [1-9]/);
+  });
+
+  it('when a delivery comes chunked (no length), then Express serves it with the same answer and effects, and either way a redelivery is a duplicate', async () => {
+    const [a, b] = await Promise.all([pendingPayment(), pendingPayment()]);
+    const [ea, eb] = [EVENTS['payment_intent.succeeded'](a), EVENTS['payment_intent.succeeded'](b)];
+    const bodies = [ea, eb].map((e) => JSON.stringify(e, null, 2));
+    const plain = await exchange(bodies[0], { 'stripe-signature': sign(bodies[0]), 'x-request-id': 'framing-length' }, 'length');
+    const chunked = await exchange(bodies[1], { 'stripe-signature': sign(bodies[1]), 'x-request-id': 'framing-chunked' }, 'chunked');
+    expect(plain.status, plain.body).to.equal(200);
+    expect(chunked.status, chunked.body).to.equal(200);
+    expect(JSON.parse(chunked.body)).to.deep.equal(JSON.parse(plain.body));
+    expect(comparable(chunked.headers)).to.deep.equal(comparable(plain.headers));
+    expect([plain.headers['x-request-id'], chunked.headers['x-request-id']]).to.deep.equal(['framing-length', 'framing-chunked']);
+    for (const p of [a, b]) {
+      expect(await reload(p)).to.include({ status: 'succeeded', settled_amount: p.amount });
+      expect(await settlements(p)).to.equal(1);
+    }
+    const again = await Promise.all([exchange(bodies[0], { 'stripe-signature': sign(bodies[0]) }, 'chunked'), exchange(bodies[1], { 'stripe-signature': sign(bodies[1]) }, 'length')]);
+    expect(again.map((r) => JSON.parse(r.body))).to.deep.equal([{ received: true, duplicate: true }, { received: true, duplicate: true }]);
+    expect([await settlements(a), await settlements(b)]).to.deep.equal([1, 1]);
+  });
+
+  it('when the signature does not verify, then both ways answer the same 400 problem naming Stripe-Signature and the request', async () => {
+    const p = await pendingPayment();
+    const body = JSON.stringify(EVENTS['payment_intent.succeeded'](p), null, 2);
+    const bad = sign(body, { secret: 'whsec_someone_else' });
+    const answers = [await exchange(body, { 'stripe-signature': bad, 'x-request-id': 'bad-sig-1' }, 'length'), await exchange(body, { 'stripe-signature': bad, 'x-request-id': 'bad-sig-2' }, 'chunked')];
+    answers.forEach((r, i) => {
+      expect(r.status).to.equal(400);
+      expect(r.headers['content-type']).to.equal('application/problem+json; charset=utf-8');
+      expect(JSON.parse(r.body)).to.include({ status: 400, code: 'invalid_signature', requestId: `bad-sig-${i + 1}` });
+      expect(JSON.parse(r.body).errors).to.deep.equal([{ field: 'Stripe-Signature', message: 'does not verify' }]);
+    });
+    expect(comparable(answers[1].headers)).to.deep.equal(comparable(answers[0].headers));
+    expect((await reload(p)).status).to.equal('pending');
+  });
+
+  it('when the body is over 1 MB, then 413 problem naming the body, and nothing is recorded', async () => {
+    const p = await pendingPayment();
+    const e = EVENTS['payment_intent.succeeded'](p);
+    const body = JSON.stringify({ ...e, padding: 'x'.repeat(1024 * 1024) });
+    const res = await exchange(body, { 'stripe-signature': sign(body) }, 'length');
+    expect(res.status).to.equal(413);
+    expect(JSON.parse(res.body)).to.include({ code: 'payload_too_large' });
+    expect(JSON.parse(res.body).errors).to.deep.equal([{ field: 'body', message: 'too large' }]);
+    expect(await eventRow(e.id)).to.equal(undefined);
+    expect((await reload(p)).status).to.equal('pending');
+  });
+});
+
+describe('webhook: which deliveries the lean endpoint takes', () => {
+  const endpoint = () => stripeWebhookEndpoint({ knex: testEnv().knex, processor: testEnv().processor, metrics: { track: () => undefined }, headers: {} });
+  const request = (o: { method?: string; url?: string; headers?: Record<string, string> }) =>
+    Object.assign(new (require('node:events').EventEmitter)(), { method: 'POST', url: '/webhooks/stripe', headers: { 'content-length': '10' }, ...o }) as unknown as http.IncomingMessage;
+  const response = () => Object.assign(new (require('node:events').EventEmitter)(), { setHeader: () => undefined }) as unknown as http.ServerResponse;
+  const cases: [string, Parameters<typeof request>[0], boolean][] = [
+    ['a POST with a length within the limit', {}, true],
+    ['a POST with an identity encoding', { headers: { 'content-length': '10', 'content-encoding': 'identity' } }, true],
+    ['a chunked POST', { headers: { 'transfer-encoding': 'chunked' } }, false],
+    ['a gzipped POST', { headers: { 'content-length': '10', 'content-encoding': 'gzip' } }, false],
+    ['a POST over 1 MB', { headers: { 'content-length': String(1024 * 1024 + 1) } }, false],
+    ['a GET', { method: 'GET' }, false],
+    ['another path', { url: '/webhooks/stripe/' }, false],
+    ['the path with a query', { url: '/webhooks/stripe?x=1' }, false],
+  ];
+  for (const [what, o, taken] of cases) {
+    it(`when it is ${what}, then it is ${taken ? 'taken' : 'left to Express'}`, () => {
+      expect(endpoint()(request(o), response())).to.equal(taken);
+    });
+  }
 });

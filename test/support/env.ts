@@ -4,10 +4,9 @@ import type { Role } from '../../src/auth/principal';
 import { loadConfig, type Config } from '../../src/config';
 import { syncCourts } from '../../src/courts/courts';
 import { openDatabase, type Database } from '../../src/db';
-import { buildApp } from '../../src/http/app';
+import { buildApp, type App } from '../../src/http/app';
 import { stripeProcessor, type Processor } from '../../src/payments/processor';
 import { setLogLevel } from '../../src/shared/logger';
-import type { Express } from 'express';
 
 /**
  * One database per test run: the Postgres at DATABASE_URL (its public schema dropped and
@@ -17,7 +16,7 @@ export interface TestEnv {
   config: Readonly<Config>;
   db: Database;
   knex: Knex;
-  app: Express;
+  app: App;
   authenticator: ApiKeyAuthenticator;
   processor: Processor;
   embedded: boolean;
