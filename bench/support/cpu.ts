@@ -27,7 +27,9 @@ function ticks(statPath: string): number {
 }
 
 async function backendPids(knex: Knex, database: string): Promise<number[]> {
-  const { rows } = await knex.raw("select pid from pg_stat_activity where datname = ? and backend_type = 'client backend' and pid <> pg_backend_pid()", [database]);
+  // Every backend of the database, the one asking included: it is one of the service's pooled connections,
+  // so leaving it out would count a different set each time another connection happens to ask.
+  const { rows } = await knex.raw("select pid from pg_stat_activity where datname = ? and backend_type = 'client backend' order by pid", [database]);
   return rows.map((r: { pid: number }) => r.pid);
 }
 

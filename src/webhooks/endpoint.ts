@@ -5,6 +5,7 @@ import { asProblem, problemBody } from '../http/problem';
 import { beginRequest } from '../http/request-context';
 import type { Processor } from '../payments/processor';
 import { runWithContext } from '../shared/context';
+import { logger } from '../shared/logger';
 import { receiveStripeWebhook, STRIPE_WEBHOOK_BODY_LIMIT, STRIPE_WEBHOOK_PATH } from './routes';
 
 export interface WebhookEndpointDeps {
@@ -50,7 +51,16 @@ export function stripeWebhookEndpoint(deps: WebhookEndpointDeps): (req: Incoming
     deps.metrics.track(req, res, route);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => runWithContext(ctx, () => void settle(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
+    const raw = () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    req.on('end', () =>
+      runWithContext(ctx, () =>
+        settle(req, res, raw()).catch((e: Error) => {
+          // Only the answer itself could fail here (the event is already recorded or failed): drop the connection.
+          logger.error('could not answer a webhook delivery', { err: e.message });
+          res.destroy();
+        }),
+      ),
+    );
     // A delivery cut off mid-body is dropped: Stripe retries what it did not see answered.
     req.on('error', () => res.destroy());
     return true;
