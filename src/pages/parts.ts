@@ -18,6 +18,8 @@ export interface NoticeView {
   amountDue: number;
   paidAmount: number;
   outstanding: number;
+  /** What the pay button asks for: the outstanding amount, or the largest part one charge can be. */
+  nextPart: number;
   dueDate: string;
   overdue: boolean;
   status: 'unpaid' | 'partially_paid' | 'paid' | 'overpaid' | 'partially_refunded' | 'refunded' | 'cancelled';

@@ -6,7 +6,7 @@ import { courtTimeZone, money, type InvoiceRow, type RemissionRow } from '../inv
 import { isOverdue, outstanding } from '../invoices/status';
 import { startCheckout, ProcessorUnavailableError } from '../payments/checkout';
 import type { PaymentRow } from '../payments/payment-store';
-import type { Processor } from '../payments/processor';
+import { nextPart, type Processor } from '../payments/processor';
 import { refreshPendingPayment } from '../payments/refresh';
 import { NotFoundError } from '../shared/errors';
 import { pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn, type Lang, type NoticeView } from './views';
@@ -37,6 +37,7 @@ async function load(db: Knex, config: Readonly<Config>, processor: Processor, to
     amountDue: invoice.amount_due,
     paidAmount: invoice.paid_amount,
     outstanding: outstanding(m),
+    nextPart: nextPart(outstanding(m)),
     dueDate: invoice.due_date,
     overdue: isOverdue(m, invoice.due_date, courtToday(courtTimeZone(config, invoice.court_code))),
     status: invoice.status as NoticeView['status'],

@@ -2,6 +2,7 @@
  * The litigant's pages, reached from the payment link on the fee notice (缴费通知书).
  * Pure functions from a view to a complete HTML document: no I/O, no scripts.
  */
+import { MAX_CHARGE_FEN } from '../payments/processor';
 import { STRINGS, type Lang } from './i18n';
 import { esc, page, payHref, yuanText } from './layout';
 import { amountsList, breakdownTable, caseDetails, remissionsList, type NoticeView } from './parts';
@@ -33,9 +34,9 @@ function noticeAction(v: NoticeView): string {
     if (v.processing) return overdue + box('info', t.processing, para(t.processingText));
     const form = `<form method="post" action="${esc(payHref(v.token, '/checkout'))}">
 <input type="hidden" name="lang" value="${esc(v.lang)}">
-<button type="submit">${esc(t.payNow(yuanText(v.outstanding)))}</button>
+<button type="submit">${esc(t.payNow(yuanText(v.nextPart)))}</button>
 </form>
-<p class="note">${esc(t.payHint)}</p>`;
+${v.nextPart < v.outstanding ? `<p class="note">${esc(t.inParts(yuanText(MAX_CHARGE_FEN), yuanText(v.outstanding - v.nextPart)))}</p>\n` : ''}<p class="note">${esc(t.payHint)}</p>`;
     return `${overdue}<div class="box">
 <p>${esc(t.outstanding)}${t.colon}<span class="amount strong">${esc(yuanText(v.outstanding))}</span></p>
 <p>${esc(t.dueDate)}${t.colon}${esc(v.dueDate)}</p>

@@ -11,7 +11,7 @@ import { logger } from '../shared/logger';
 import { applyObservation } from './apply';
 import { observeSession } from './observe';
 import { presentPayment, type PaymentRow } from './payment-store';
-import type { Processor } from './processor';
+import { nextPart, type Processor } from './processor';
 
 export class ProcessorUnavailableError extends AppError {
   constructor(cause: string) {
@@ -26,13 +26,15 @@ export interface CheckoutResult {
   redirect: string;
 }
 
-/** A pending attempt can be reused while its session is open for a while yet and asks for what is owed. */
-function reusable(p: PaymentRow, owed: number): boolean {
-  return p.amount === owed && p.expires_at.getTime() > Date.now() + 2 * 60_000;
+/** A pending attempt can be reused while its session is open for a while yet and asks for what is to be paid now. */
+function reusable(p: PaymentRow, amount: number): boolean {
+  return p.amount === amount && p.expires_at.getTime() > Date.now() + 2 * 60_000;
 }
 
 /**
- * The pay button: one open Checkout Session per invoice, for the outstanding amount. The payment
+ * The pay button: one open Checkout Session per invoice, for the outstanding amount — or, above
+ * what one charge can be (MAX_CHARGE_FEN), for the largest part of it, the rest paid the same way
+ * afterwards (the invoice is partially paid in between). The payment
  * row is committed before Stripe is called, and its id is the Stripe idempotency key, so a retry
  * or a second click can only ever find the same session.
  */
@@ -41,12 +43,12 @@ export async function startCheckout(knex: Knex, p: Processor, config: Readonly<C
   const payment = await knex.transaction(async (tx) => {
     const invoice = await tx('invoices as i').join('cases as c', 'c.id', 'i.case_id').where('i.payment_token', token).forUpdate('i').first<InvoiceForCheckout>('i.*', 'c.case_number');
     if (!invoice) throw new NotFoundError('payment link');
-    const owed = outstanding(money(invoice));
-    if (owed === 0) return null;
+    const amount = nextPart(outstanding(money(invoice)));
+    if (amount === 0) return null;
     const pending = await tx<PaymentRow>('payments').where({ invoice_id: invoice.id, status: 'pending' }).forUpdate().first();
-    if (pending && reusable(pending, owed)) return pending;
+    if (pending && reusable(pending, amount)) return pending;
     if (pending && (await retire(tx, p, pending)) === 'settled') return null;
-    return insertPayment(tx, p, config, invoice, owed);
+    return insertPayment(tx, p, config, invoice, amount);
   });
   if (!payment) return { redirect: notice };
   if (payment.checkout_url) return { redirect: payment.checkout_url };
@@ -56,13 +58,13 @@ export async function startCheckout(knex: Knex, p: Processor, config: Readonly<C
   return { redirect: session.url! };
 }
 
-async function insertPayment(tx: Knex.Transaction, p: Processor, config: Readonly<Config>, invoice: InvoiceForCheckout, owed: number): Promise<PaymentRow> {
+async function insertPayment(tx: Knex.Transaction, p: Processor, config: Readonly<Config>, invoice: InvoiceForCheckout, amount: number): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow>('payments')
     .insert({
       public_id: publicId('pay'),
       invoice_id: invoice.id,
       court_code: invoice.court_code,
-      amount: owed,
+      amount,
       processor: p.kind,
       // Whole seconds: the expiry is part of the (idempotent) session request and must not drift.
       expires_at: new Date(Math.floor(Date.now() / 1000 + config.stripe.checkout.expiresInMinutes * 60) * 1000),

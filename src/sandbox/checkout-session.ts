@@ -1,3 +1,4 @@
+import { MAX_CHARGE_FEN } from '../payments/processor';
 import { invalid, missingParam } from './errors';
 import { PAYMENT_METHOD_TYPES, type LineItem } from './objects';
 import { allowOnly, asParams, int, list, metadata, newId, nowSec, oneOf, reqStr, str, strList, type Params } from './params';
@@ -10,7 +11,7 @@ const ALLOWED = [
 ] as const;
 const LOCALES = ['auto', 'zh', 'zh-HK', 'zh-TW', 'en', 'en-GB'] as const;
 /** Stripe's ceiling for an amount (8 digits in the minor unit). */
-const MAX_AMOUNT = 99_999_999;
+const MAX_AMOUNT = MAX_CHARGE_FEN;
 
 function lineItems(p: Params): LineItem[] {
   const raw = list(p, 'line_items');

@@ -80,6 +80,31 @@ describe('litigant pays online', () => {
     expect(books.map((e) => [e.account, e.amount])).to.deep.equal([['processor_clearing', 105000], ['fee_income', -105000]]);
   });
 
+  it('when the fee is more than one charge can be, then it is paid in parts of at most 999,999.99 yuan from the same link, and the invoice is paid after the last', async () => {
+    // Claim 500,000,000 yuan: 141,800 + 0.5% of the 480,000,000 over 20,000,000 = 2,541,800.00 yuan.
+    const inv = await anInvoice(cs, await aCase(cs), { claimAmount: 50_000_000_000 });
+    expect(inv.amount).to.equal(254_180_000);
+    const token = tokenOf(inv.paymentUrl);
+    const asked: number[] = [];
+    for (const [i, part] of [99_999_999, 99_999_999, 54_180_002].entries()) {
+      const notice = await api().get(`/pay/${token}`);
+      expect(notice.text).to.include(`立即缴费 ${part === 99_999_999 ? '¥999,999.99' : '¥541,800.02'}`);
+      expect(notice.text.includes('单笔线上支付最多'), `part ${i + 1}: says more parts follow`).to.equal(i < 2);
+      const session = aSession({ amount_total: part });
+      let sent: Record<string, string> = {};
+      stripeApi().post('/v1/checkout/sessions', (b) => ((sent = formBody(b)), true)).reply(200, session);
+      await api().post(`/pay/${token}/checkout`).type('form').send({}).expect(303);
+      asked.push(Number(sent['line_items[0][price_data][unit_amount]']));
+      const payment = await testEnv().knex('payments').where({ checkout_session_id: session.id }).first();
+      expect(payment.amount).to.equal(part);
+      await deliver(anEvent('checkout.session.completed', { ...session, status: 'complete', payment_status: 'paid', payment_intent: `pi_part_${payment.id}`, metadata: { payment_id: payment.public_id } })).expect(200);
+      const now = await api().get(`/v1/invoices/${inv.id}`).set(auth(cs));
+      expect(now.body).to.include({ status: i < 2 ? 'partially_paid' : 'paid', paidAmount: asked.reduce((a, b) => a + b, 0) });
+    }
+    expect(asked).to.deep.equal([99_999_999, 99_999_999, 54_180_002]);
+    expect((await api().get(`/pay/${token}`)).text).not.to.include('/checkout"');
+  });
+
   it('when the open session can no longer be used, then it is expired at Stripe before a new one is made', async () => {
     const inv = await anInvoice(cs, await aCase(cs));
     const token = tokenOf(inv.paymentUrl);

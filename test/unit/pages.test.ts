@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { MAX_CHARGE_FEN } from '../../src/payments/processor';
 import {
   pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn,
   type NoticeView, type ReceiptLine,
@@ -7,6 +8,7 @@ import {
 const TOKEN = 'tok_AbC123';
 
 function aNotice(over: Partial<NoticeView> = {}): NoticeView {
+  const outstanding = over.outstanding ?? 105_000;
   return {
     token: TOKEN,
     lang: 'zh',
@@ -21,7 +23,8 @@ function aNotice(over: Partial<NoticeView> = {}): NoticeView {
     statutoryAmount: 105_000,
     amountDue: 105_000,
     paidAmount: 0,
-    outstanding: 105_000,
+    outstanding,
+    nextPart: Math.min(outstanding, MAX_CHARGE_FEN),
     dueDate: '2026-03-12',
     overdue: false,
     status: 'unpaid',
@@ -38,6 +41,15 @@ const payment = (over: Partial<ReceiptLine> = {}): ReceiptLine =>
 const FORM_ACTION = `action="/pay/${TOKEN}/checkout"`;
 
 describe('pages: the fee notice', () => {
+  it('when more is owed than one charge can be, then the button asks for the largest part and says the rest follows from the same link', () => {
+    const owed = 250_000_000; // 2,500,000.00 yuan: the fee on a claim of about 500 million
+    const zh = renderNotice(aNotice({ amountDue: owed, statutoryAmount: owed, outstanding: owed, nextPart: MAX_CHARGE_FEN }));
+    expect(zh).to.include('立即缴费 ¥999,999.99').and.to.include('单笔线上支付最多 ¥999,999.99').and.to.include('余下的 ¥1,500,000.01');
+    const en = renderNotice(aNotice({ lang: 'en', amountDue: owed, statutoryAmount: owed, outstanding: owed, nextPart: MAX_CHARGE_FEN }));
+    expect(en).to.include('Pay ¥999,999.99 now').and.to.include('pay the remaining ¥1,500,000.01 from this same link');
+    expect(renderNotice(aNotice())).not.to.include('单笔线上支付最多');
+  });
+
   it('when an invoice is unpaid, then the notice shows the case, the amounts in yuan and one pay form', () => {
     const html = renderNotice(aNotice());
     expect(html).to.match(/^<!DOCTYPE html>/);
