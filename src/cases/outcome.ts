@@ -6,13 +6,15 @@ import { addDays } from '../courts/courts';
 import type { FeeKind, Halving } from '../fees/compute';
 import { roundHalfUp } from '../fees/money';
 import { quoteFee } from '../fees/quote';
+import { issueShare, type Payer } from '../invoices/invoices';
 import type { InvoiceRow } from '../invoices/present';
+import { deriveStatus } from '../invoices/status';
 import type { PaymentRow } from '../payments/payment-store';
 import type { RefundReason } from '../refunds/reasons';
 import { presentRefund } from '../refunds/refund-store';
 import { refundable, requestRefund } from '../refunds/request';
 import { ConflictError, ValidationError } from '../shared/errors';
-import { findVisibleCase } from './cases';
+import { findVisibleCase, type CaseRow } from './cases';
 
 export type Outcome = 'withdrawn' | 'mediated' | 'not_accepted' | 'dismissed' | 'remanded' | 'claim_reduced' | 'judged' | 'transferred';
 export const OUTCOMES: readonly Outcome[] = ['withdrawn', 'mediated', 'not_accepted', 'dismissed', 'remanded', 'claim_reduced', 'judged', 'transferred'];
@@ -22,9 +24,16 @@ export interface OutcomeInput {
   effectiveDate: string;
   /** claim_reduced: the claim as it now stands (fen). */
   newClaimAmount?: number;
-  /** judged: each party's share of the acceptance fee, in percent, summing to 100. */
-  feeAllocation?: { role: string; sharePercent: number }[];
+  /** judged: each party's share of the acceptance fee, in percent, summing to 100; a payer for a share no one has been invoiced for yet. */
+  feeAllocation?: Allocation[];
   note?: string;
+}
+
+export interface Allocation {
+  role: string;
+  sharePercent: number;
+  /** Who is invoiced for this share when the case has not registered exactly one party of the role. */
+  payer?: Omit<Payer, 'role'>;
 }
 
 const CASE_STATUS: Record<Outcome, string> = {
@@ -85,7 +94,56 @@ function validate(o: OutcomeInput): void {
   }
 }
 
-/** Records how a case ended and proposes the refunds the law requires, each awaiting approval, due in 15 days. */
+/**
+ * The invoice brought down to what its payer owes after the outcome, its status re-derived from the
+ * money settled: an unpaid half after a withdrawal is what the notice asks for and what is chased
+ * when overdue, and what was paid above it is the refund proposed beside it.
+ */
+async function lowerAmountDue(tx: Knex.Transaction, inv: InvoiceRow, owed: number, outcome: Outcome) {
+  const status = deriveStatus({ amountDue: owed, paid: inv.paid_amount, refunded: inv.refunded_amount, cancelled: false });
+  await tx<InvoiceRow>('invoices').where({ id: inv.id }).update({ amount_due: owed, status, updated_at: tx.fn.now() as never });
+  const change = { id: inv.public_id, amountBefore: inv.amount_due, amountAfter: owed, status };
+  await recordAudit(tx, { action: 'invoice.amount_due_lowered', entityType: 'invoice', entityId: inv.public_id, before: { amountDue: inv.amount_due, status: inv.status }, after: { amountDue: owed, status, outcome } });
+  return change;
+}
+
+/** The payer of a share: the one given with it, or the one party of that role the case has registered. */
+function payerOf(kase: CaseRow, a: Allocation): Payer | { reason: string } {
+  if (a.payer) return { ...a.payer, role: a.role };
+  const parties = (kase.parties as Payer[]).filter((p) => p.role === a.role);
+  if (parties.length === 1) return { name: parties[0].name, role: a.role, ...(parties[0].type ? { type: parties[0].type } : {}) };
+  const given = 'give feeAllocation[].payer to invoice it';
+  return { reason: parties.length ? `${parties.length} parties are registered as ${a.role}: ${given}` : `no ${a.role} is registered on the case: ${given}` };
+}
+
+/**
+ * [J 207]: what a judgment puts on parties other than the one who prepaid an acceptance fee is
+ * theirs to pay the court — an invoice for each share, of the fee as that invoice asked it (the
+ * last share takes what rounding leaves, so the shares add up to the fee to the fen). A share with
+ * no payer to invoice is reported as unbilled, for the case system to follow up.
+ */
+async function invoiceShares(tx: Knex.Transaction, config: Readonly<Config>, kase: CaseRow, invoices: InvoiceRow[], o: OutcomeInput) {
+  const issued = [];
+  const unbilled = [];
+  for (const source of invoices.filter((i) => isAcceptance(i) && i.amount_due > 0)) {
+    const others = o.feeAllocation!.filter((a) => a.role !== source.payer.role && a.sharePercent > 0);
+    let left = source.amount_due - owedAfter(config, source, o)!;
+    for (const [k, a] of others.entries()) {
+      const amount = k === others.length - 1 ? left : Math.min(left, Number(roundHalfUp(BigInt(source.amount_due) * BigInt(a.sharePercent), 100n)));
+      left -= amount;
+      if (amount <= 0) continue;
+      const payer = payerOf(kase, a);
+      if ('reason' in payer) unbilled.push({ invoiceId: source.public_id, role: a.role, sharePercent: a.sharePercent, amount, reason: payer.reason });
+      else issued.push(await issueShare(tx, config, kase, source, { payer, sharePercent: a.sharePercent, amount }));
+    }
+  }
+  return { issued, unbilled };
+}
+
+/**
+ * Records how a case ended: each invoice it touches comes down to what is owed now, and the refunds
+ * the law requires for what was paid above that are proposed, each awaiting approval, due in 15 days.
+ */
 export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, caseNumber: string, o: OutcomeInput) {
   validate(o);
   const kase = await findVisibleCase(tx, principal, caseNumber, true);
@@ -97,9 +155,11 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
   const dueDate = addDays(o.effectiveDate, config.refunds.statutoryDueDays);
   const invoices = await tx<InvoiceRow>('invoices').where({ case_id: kase.id }).whereNot({ status: 'cancelled' }).orderBy('id').forUpdate();
   const refunds = [];
+  const invoicesLowered = [];
   for (const inv of invoices) {
     const owed = owedAfter(config, inv, o);
     if (owed === null) continue;
+    if (owed < inv.amount_due) invoicesLowered.push(await lowerAmountDue(tx, inv, owed, o.outcome));
     const payments = await tx<PaymentRow>('payments').where({ invoice_id: inv.id, status: 'succeeded' }).orderBy('id', 'desc');
     let held = 0;
     for (const p of payments) held += await refundable(tx, p);
@@ -113,7 +173,14 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
       due -= amount;
     }
   }
-  const result = { caseNumber: kase.case_number, outcome: o.outcome, effectiveDate: o.effectiveDate, caseStatus: CASE_STATUS[o.outcome], refunds };
-  await recordAudit(tx, { action: 'case.outcome_recorded', entityType: 'case', entityId: kase.case_number, before: { status: kase.status }, after: { ...result, refunds: refunds.map((r) => r.id) } });
+  const shares = o.outcome === 'judged' ? await invoiceShares(tx, config, kase, invoices, o) : { issued: [], unbilled: [] };
+  const result = {
+    caseNumber: kase.case_number, outcome: o.outcome, effectiveDate: o.effectiveDate, caseStatus: CASE_STATUS[o.outcome], refunds, invoicesLowered,
+    invoicesIssued: shares.issued, unbilled: shares.unbilled,
+  };
+  await recordAudit(tx, {
+    action: 'case.outcome_recorded', entityType: 'case', entityId: kase.case_number, before: { status: kase.status },
+    after: { ...result, refunds: refunds.map((r) => r.id), invoicesLowered: invoicesLowered.map((i) => i.id), invoicesIssued: shares.issued.map((i) => i.id) },
+  });
   return result;
 }

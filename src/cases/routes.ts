@@ -4,6 +4,7 @@ import { CASE_TYPES, PROCEDURES, presentCase, upsertCase, type CaseInput } from 
 import { caseFeeStatus } from './fee-status';
 import { OUTCOMES, recordOutcome, type OutcomeInput } from './outcome';
 import { isoDate } from '../http/validate';
+import { payer } from '../invoices/routes';
 
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
 
@@ -49,10 +50,19 @@ export const caseRoutes: RouteDef[] = [
       outcome: Joi.string().valid(...OUTCOMES).required(),
       effectiveDate: isoDate().required(),
       newClaimAmount: Joi.number().integer().min(0).max(10_000_000_000_000),
-      feeAllocation: Joi.array().items(Joi.object({ role: Joi.string().valid(...PARTY_ROLES).required(), sharePercent: Joi.number().integer().min(0).max(100).required() })).max(10),
+      feeAllocation: Joi.array()
+        .items(
+          Joi.object({
+            role: Joi.string().valid(...PARTY_ROLES).required(),
+            sharePercent: Joi.number().integer().min(0).max(100).required(),
+            payer: payer.keys({ role: Joi.any().forbidden() }),
+          }),
+        )
+        .unique('role')
+        .max(10),
       note: Joi.string().trim().max(1000),
     }),
-    responses: { 201: '{ caseNumber, outcome, effectiveDate, caseStatus, refunds: [refund with dueDate] }' },
+    responses: { 201: '{ caseNumber, outcome, effectiveDate, caseStatus, refunds: [refund with dueDate], invoicesLowered: [{ id, amountBefore, amountAfter, status }], invoicesIssued: [invoice for a party’s judged share], unbilled: [{ invoiceId, role, sharePercent, amount, reason }] }' },
     async write({ params, body, principal, config }, tx) {
       return { status: 201, body: await recordOutcome(tx, config, principal, params.caseNumber, body as OutcomeInput) };
     },

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { publicId } from '../auth/keys';
 import { assertCanSee, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
-import { findVisibleCase } from '../cases/cases';
+import { findVisibleCase, type CaseRow } from '../cases/cases';
 import type { Config } from '../config';
 import { addDays, courtToday, requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
@@ -58,22 +58,34 @@ export async function issueInvoice(tx: Knex.Transaction, config: Readonly<Config
   const basis = Object.fromEntries(
     Object.entries({ claimAmount: input.claimAmount, propertyAmount: input.propertyAmount, damagesAmount: input.damagesAmount, amount: input.amount, halving: input.halving, procedure: kase.procedure, halvingReasons: quote.halvingReasons, factor: quote.factor }).filter(([, v]) => v !== undefined),
   );
+  return insertInvoice(tx, config, kase, {
+    fee_kind: input.feeKind,
+    stage: input.stage ?? 'first_instance',
+    payer: input.payer,
+    basis,
+    schedule_version: quote.scheduleVersion,
+    breakdown: quote.breakdown,
+    statutory_amount: quote.amount,
+    amount_due: quote.amount,
+    notice_date: today,
+    due_date: input.dueDate ?? addDays(today, config.invoices.defaultDueDays),
+  });
+}
+
+type NewInvoice = Pick<InvoiceRow, 'fee_kind' | 'stage' | 'schedule_version' | 'statutory_amount' | 'amount_due' | 'notice_date' | 'due_date'> & { payer: Payer; basis: unknown; breakdown: unknown };
+
+/** Writes a new invoice with its payment link, tells the case system (invoice.issued) and audits it. */
+async function insertInvoice(tx: Knex.Transaction, config: Readonly<Config>, kase: Pick<CaseRow, 'id' | 'case_number' | 'court_code'>, o: NewInvoice) {
   const [row] = await tx<InvoiceRow>('invoices')
     .insert({
+      ...o,
       public_id: publicId('inv'),
       case_id: kase.id,
-      court_code: court.code,
-      fee_kind: input.feeKind,
-      stage: input.stage ?? 'first_instance',
-      payer: JSON.stringify(input.payer) as never,
-      basis: JSON.stringify(basis) as never,
-      schedule_version: quote.scheduleVersion,
-      breakdown: JSON.stringify(quote.breakdown) as never,
-      statutory_amount: quote.amount,
-      amount_due: quote.amount,
-      status: deriveStatus({ amountDue: quote.amount, paid: 0, refunded: 0, cancelled: false }),
-      notice_date: today,
-      due_date: input.dueDate ?? addDays(today, config.invoices.defaultDueDays),
+      court_code: kase.court_code,
+      payer: JSON.stringify(o.payer) as never,
+      basis: JSON.stringify(o.basis) as never,
+      breakdown: JSON.stringify(o.breakdown) as never,
+      status: deriveStatus({ amountDue: o.amount_due, paid: 0, refunded: 0, cancelled: false }),
       payment_token: crypto.randomBytes(config.invoices.tokenBytes).toString('base64url'),
     })
     .returning('*');
@@ -81,6 +93,27 @@ export async function issueInvoice(tx: Knex.Transaction, config: Readonly<Config
   await emitCallback(tx, { type: 'invoice.issued', invoiceId: row.id });
   await recordAudit(tx, { action: 'invoice.issued', entityType: 'invoice', entityId: row.public_id, after: withoutLink(invoice) });
   return invoice;
+}
+
+/**
+ * A party's share of a fee that a judgment put on it ([J 207]: the loser pays the court): the fee
+ * as the source invoice computed it (kind, stage, schedule, breakdown), asking for `amount`, dated
+ * today in the court's zone and due as any new notice. The basis names the source and the share.
+ */
+export async function issueShare(tx: Knex.Transaction, config: Readonly<Config>, kase: Pick<CaseRow, 'id' | 'case_number' | 'court_code'>, source: InvoiceRow, share: { payer: Payer; sharePercent: number; amount: number }) {
+  const today = courtToday(requireCourt(config, kase.court_code).timeZone);
+  return insertInvoice(tx, config, kase, {
+    fee_kind: source.fee_kind,
+    stage: source.stage,
+    payer: share.payer,
+    basis: { ...(source.basis as object), allocatedFrom: source.public_id, sharePercent: share.sharePercent },
+    schedule_version: source.schedule_version,
+    breakdown: source.breakdown,
+    statutory_amount: source.statutory_amount,
+    amount_due: share.amount,
+    notice_date: today,
+    due_date: addDays(today, config.invoices.defaultDueDays),
+  });
 }
 
 /** Audit rows keep the facts, not the payment link (its token lets anyone pay and read the notice). */

@@ -10,7 +10,8 @@ import { INVOICE_STATUSES } from './status';
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
 const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-z0-9]{1,40}$/).required() });
 
-const payer = Joi.object({
+/** Who pays an invoice; the case outcome's feeAllocation takes the same, the role given by the allocation. */
+export const payer = Joi.object({
   name: Joi.string().trim().min(1).max(200).required(),
   role: Joi.string().valid('plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant').required(),
   type: Joi.string().valid('natural_person', 'legal_person', 'other_organization'),

@@ -192,12 +192,15 @@ const KINDS: Record<string, KindQuery> = {
   }),
   duplicate_payment: (_t, k) => ({
     sql: `select 'duplicate_payment', 'invoice:' || i.public_id, 'open', null, null, null, null, null, null::bigint, null::bigint, i.id, null,
-            i.amount_due, i.paid_amount - i.refunded_amount, 'cny',
-            n.settled || ' settled payment(s), ' || (i.paid_amount - i.refunded_amount) || ' fen held against ' || i.amount_due || ' due: a refund is owed'
-          -- an invoice the day's money left holding more than is due (a second checkout on a paid invoice does exactly that)
+            i.amount_due, i.paid_amount - i.refunded_amount - u.amount, 'cny',
+            n.settled || ' settled payment(s), ' || (i.paid_amount - i.refunded_amount - u.amount) || ' fen held' ||
+              case when u.amount > 0 then ' beyond the ' || u.amount || ' fen of refunds under way' else '' end || ' against ' || i.amount_due || ' due: a refund is owed'
+          -- an invoice the day's money left holding more than is due (a second checkout on a paid invoice does exactly that),
+          -- beyond what refunds already under way will return (a statutory refund after an outcome lowered the fee, say)
           from invoices i
           cross join lateral (select count(*) as settled from payments x where x.invoice_id = i.id and x.status in ${SETTLED} and x.settled_amount > x.refunded_amount) n
-          where i.court_code = ? and i.paid_amount - i.refunded_amount > i.amount_due
+          cross join lateral (select coalesce(sum(r.amount), 0) as amount from refunds r where r.invoice_id = i.id and r.status in ('requested', 'approved', 'submitted')) u
+          where i.court_code = ? and i.paid_amount - i.refunded_amount - u.amount > i.amount_due
             and exists (select 1 from payments x where x.invoice_id = i.id and x.settled_at >= ? and x.settled_at < ? and x.status in ${SETTLED})`,
     bindings: [k.day.courtCode, k.day.start, k.day.end],
   }),
@@ -216,7 +219,9 @@ const KINDS: Record<string, KindQuery> = {
             'settled after the case was ' || c.status || coalesce(' on ' || c.outcome_date::text, '') || ': a refund is owed'
           from payments p join invoices i on i.id = p.invoice_id join cases c on c.id = i.case_id
           where p.court_code = ? and p.settled_at >= ? and p.settled_at < ? and p.status in ${SETTLED} and p.settled_amount > p.refunded_amount
-            and c.status in ('withdrawn', 'dismissed', 'transferred') and (c.outcome_date is null or c.outcome_date <= ?::date)`,
+            and c.status in ('withdrawn', 'dismissed', 'transferred') and (c.outcome_date is null or c.outcome_date <= ?::date)
+            -- a withdrawn case still owes half its fee (the outcome lowered the invoice to it): paying that is no finding, paying beyond it is
+            and (c.status <> 'withdrawn' or i.paid_amount - i.refunded_amount > i.amount_due)`,
     bindings: [k.day.courtCode, k.day.start, k.day.end, k.day.date],
   }),
   refund_overdue: (_t, k) => ({

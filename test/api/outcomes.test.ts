@@ -48,8 +48,43 @@ describe('case outcomes and the refunds the law requires', () => {
         expect(r).to.include({ status: 'requested', origin: 'statutory', dueDate: addDays('2026-11-20', 15), paymentId: payment.public_id });
       }
       expect((await testEnv().knex('cases').where({ case_number: number }).first()).status).to.equal(c.status);
+      const invoice = (await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body;
+      expect(invoice, 'the invoice now asks for what is owed').to.include({ amount: c.fee - c.refund, paidAmount: c.fee, outstanding: 0 });
+      expect(res.body.invoicesLowered).to.deep.equal(c.refund > 0 ? [{ id: inv.id, amountBefore: c.fee, amountAfter: c.fee - c.refund, status: c.fee - c.refund === c.fee ? 'paid' : 'overpaid' }] : []);
     });
   }
+
+  it('when a case is withdrawn before its fee was paid, then the notice asks for half, nothing is refunded, and the change is audited', async () => {
+    const number = await aCase(cs);
+    const inv = await anInvoice(cs, number, { claimAmount: 5_000_000 });
+    const res = await record(number, { outcome: 'withdrawn', effectiveDate: '2026-11-20' });
+    expect(res.status, res.text).to.equal(201);
+    expect(res.body.refunds).to.deep.equal([]);
+    expect(res.body.invoicesLowered).to.deep.equal([{ id: inv.id, amountBefore: 105000, amountAfter: 52500, status: 'unpaid' }]);
+    const invoice = (await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body;
+    expect(invoice).to.include({ statutoryAmount: 105000, amount: 52500, outstanding: 52500, status: 'unpaid' });
+    const notice = await api().get(`/pay/${inv.paymentUrl.split('/pay/')[1]}`);
+    expect(notice.text).to.include('立即缴费 ¥525.00');
+    const audit = await testEnv().knex('audit_events').where({ action: 'invoice.amount_due_lowered', entity_id: inv.id }).first();
+    expect(audit.before).to.deep.equal({ amountDue: 105000, status: 'unpaid' });
+    expect(audit.after).to.deep.equal({ amountDue: 52500, status: 'unpaid', outcome: 'withdrawn' });
+  });
+
+  it('when part was paid and the case is mediated, then only the rest of the half is owed; when not accepted, nothing is owed and what was paid comes back', async () => {
+    const number = await aCase(cs);
+    const inv = await anInvoice(cs, number, { claimAmount: 5_000_000 });
+    await aPayment(inv.id, { amount: 30000 });
+    const res = await record(number, { outcome: 'mediated', effectiveDate: '2026-11-20' });
+    expect(res.body.refunds).to.deep.equal([]);
+    expect((await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body).to.include({ amount: 52500, paidAmount: 30000, outstanding: 22500, status: 'partially_paid' });
+
+    const other = await aCase(cs);
+    const second = await anInvoice(cs, other, { claimAmount: 5_000_000 });
+    await aPayment(second.id, { amount: 30000 });
+    const refused = await record(other, { outcome: 'not_accepted', effectiveDate: '2026-11-20' });
+    expect(refused.body.refunds.map((r: { amount: number }) => r.amount)).to.deep.equal([30000]);
+    expect((await api().get(`/v1/invoices/${second.id}`).set(auth(cs))).body).to.include({ amount: 0, paidAmount: 30000, outstanding: 0, status: 'overpaid' });
+  });
 
   it('when the remanded case also has a first-instance fee, then only the appeal fee comes back', async () => {
     const number = await aCase(cs);
@@ -101,6 +136,64 @@ describe('case outcomes and the refunds the law requires', () => {
     expect(ok.status).to.equal(200);
     expect(ok.body.status).to.equal('succeeded');
     expect(nockScope.isDone()).to.equal(true);
+  });
+
+  /** A case whose registration names its parties (the case system's PUT, again, with parties). */
+  async function caseWithParties(parties: { name: string; role: string; type?: string }[]) {
+    const number = await aCase(cs);
+    const res = await api().put(`/v1/cases/${enc(number)}`).set(auth(cs)).send({ courtCode: '1411', caseType: 'civil', procedure: 'ordinary', parties });
+    expect(res.status, res.text).to.equal(200);
+    return number;
+  }
+
+  it('when judged 30/70, then the defendant registered on the case is invoiced its 70% of the fee, and the plaintiff’s invoice asks only its 30%', async () => {
+    const number = await caseWithParties([{ name: '王五', role: 'plaintiff', type: 'natural_person' }, { name: '某某有限公司', role: 'defendant', type: 'legal_person' }]);
+    const inv = await anInvoice(cs, number, { claimAmount: 15_000_000 });
+    await aPayment(inv.id);
+    const res = await record(number, { outcome: 'judged', effectiveDate: '2026-11-20', feeAllocation: [{ role: 'plaintiff', sharePercent: 30 }, { role: 'defendant', sharePercent: 70 }] });
+    expect(res.status, res.text).to.equal(201);
+    expect(res.body.unbilled).to.deep.equal([]);
+    expect(res.body.invoicesIssued).to.have.length(1);
+    const issued = res.body.invoicesIssued[0];
+    expect(issued).to.include({ caseNumber: number, feeKind: 'acceptance_property', amount: 231000, statutoryAmount: 330000, status: 'unpaid', outstanding: 231000 });
+    expect(issued.payer).to.deep.equal({ name: '某某有限公司', role: 'defendant', type: 'legal_person' });
+    expect(issued.paymentUrl).to.match(/\/pay\/[A-Za-z0-9_-]+$/);
+    const fees = (await api().get(`/v1/cases/${enc(number)}/fees`).set(auth(cs))).body;
+    expect(fees.totals).to.deep.equal({ due: 330000, paid: 330000, refunded: 0, outstanding: 231000 });
+    expect(fees.invoices.map((i: { id: string; amount: number }) => [i.id, i.amount])).to.deep.equal([[inv.id, 99000], [issued.id, 231000]]);
+    const notice = await api().get(`/pay/${issued.paymentUrl.split('/pay/')[1]}`);
+    expect(notice.text).to.include('某某有限公司').and.to.include('立即缴费 ¥2,310.00');
+    const audit = await testEnv().knex('audit_events').where({ action: 'invoice.issued', entity_id: issued.id }).first();
+    expect(audit.after).to.include({ amount: 231000 });
+  });
+
+  it('when judged with the loser unnamed on the case, then its share is reported unbilled; with the payer given, it is invoiced; shares add up to the fee to the fen', async () => {
+    const number = await aCase(cs);
+    const inv = await anInvoice(cs, number, { claimAmount: 1_000_100 }); // 50.03 yuan
+    await aPayment(inv.id);
+    const split = [{ role: 'plaintiff', sharePercent: 50 }, { role: 'defendant', sharePercent: 50 }];
+    const res = await record(number, { outcome: 'judged', effectiveDate: '2026-11-20', feeAllocation: split });
+    expect(res.body.invoicesIssued).to.deep.equal([]);
+    expect(res.body.unbilled).to.deep.equal([{ invoiceId: inv.id, role: 'defendant', sharePercent: 50, amount: 2501, reason: 'no defendant is registered on the case: give feeAllocation[].payer to invoice it' }]);
+    expect(res.body.invoicesLowered).to.deep.equal([{ id: inv.id, amountBefore: 5003, amountAfter: 2502, status: 'overpaid' }]);
+
+    const other = await aCase(cs);
+    const second = await anInvoice(cs, other, { claimAmount: 1_000_100 });
+    await aPayment(second.id);
+    const named = await record(other, { outcome: 'judged', effectiveDate: '2026-11-20', feeAllocation: [split[0], { ...split[1], payer: { name: '李四', type: 'natural_person', phone: '13800000000' } }] });
+    expect(named.body.unbilled).to.deep.equal([]);
+    expect(named.body.invoicesIssued.map((i: { amount: number; payer: unknown }) => [i.amount, i.payer])).to.deep.equal([[2501, { name: '李四', type: 'natural_person', phone: '13800000000', role: 'defendant' }]]);
+  });
+
+  it('when an allocation names a role twice or gives the payer a role, then 422 naming feeAllocation and nothing changes', async () => {
+    const { number } = await paidCase(50_000);
+    const twice = await record(number, { outcome: 'judged', effectiveDate: '2026-11-20', feeAllocation: [{ role: 'defendant', sharePercent: 50 }, { role: 'defendant', sharePercent: 50 }] });
+    expect(twice.status).to.equal(422);
+    expect(twice.body.errors[0].field).to.match(/^feeAllocation/);
+    const roled = await record(number, { outcome: 'judged', effectiveDate: '2026-11-20', feeAllocation: [{ role: 'defendant', sharePercent: 100, payer: { name: '李四', role: 'plaintiff' } }] });
+    expect(roled.status).to.equal(422);
+    expect(roled.body.errors[0].field).to.equal('feeAllocation.0.payer.role');
+    expect((await testEnv().knex('cases').where({ case_number: number }).first()).status).to.equal('open');
   });
 
   it('when judged without shares adding up to 100, then 422 naming feeAllocation and nothing changes', async () => {

@@ -144,6 +144,26 @@ describe('reconciliation: a court-day against the processor and the case records
     expect(items[0]).to.include({ invoice_id: first.invoice_id, case_number: first.caseNumber, expected_amount: first.amount, actual_amount: 2 * first.amount });
   });
 
+  it('when an invoice was paid twice and a refund of part of the second is under way, then duplicate_payment counts only what is still held beyond it; refunding all of it leaves none', async () => {
+    const day = dayOf('2025-01-12');
+    const first = await settledOn(caseKey, day);
+    const second = await settledOn(caseKey, day, { caseNumber: first.caseNumber, invoiceId: first.invoicePublicId, amount: first.amount });
+    const part = await api().post(`/v1/payments/${second.public_id}/refunds`).set(auth(clerkKey)).send({ amount: 100, reasonCode: 'duplicate_payment' });
+    expect(part.status, part.text).to.equal(201);
+    stubProcessorDay([lineFor(day, first), lineFor(day, second)]);
+    let r = await reconcile(day.date);
+    if (r.outcome !== 'completed') throw new Error(r.outcome);
+    const items = await itemsOf(r.run.id);
+    expect(items.map((i) => i.kind)).to.deep.equal(['duplicate_payment']);
+    expect(items[0]).to.include({ expected_amount: first.amount, actual_amount: 2 * first.amount - 100 });
+    const rest = await api().post(`/v1/payments/${second.public_id}/refunds`).set(auth(clerkKey)).send({ amount: first.amount - 100, reasonCode: 'duplicate_payment' });
+    expect(rest.status, rest.text).to.equal(201);
+    stubProcessorDay([lineFor(day, first), lineFor(day, second)]);
+    r = await reconcile(day.date);
+    if (r.outcome !== 'completed') throw new Error(r.outcome);
+    expect(await itemsOf(r.run.id)).to.deep.equal([]);
+  });
+
   it('when a payout differs from the sum of its transactions, then exactly one payout_mismatch', async () => {
     const day = dayOf('2025-01-14');
     const p = await settledOn(caseKey, day);
@@ -166,6 +186,19 @@ describe('reconciliation: a court-day against the processor and the case records
     const r = await reconcile(day.date);
     if (r.outcome !== 'completed') throw new Error(r.outcome);
     expect(await kinds(r.run.id)).to.deep.equal(['paid_after_case_closed:open']);
+  });
+
+  it('when the half a withdrawn case still owes is paid after the withdrawal, then that is no finding', async () => {
+    const day = dayOf('2025-01-19');
+    const caseNumber = await aCase(caseKey, { courtCode: COURT });
+    const inv = await anInvoice(caseKey, caseNumber, { feeKind: 'acceptance_labour' });
+    const res = await api().post(`/v1/cases/${enc(caseNumber)}/outcome`).set(auth(caseKey)).send({ outcome: 'withdrawn', effectiveDate: '2025-01-18' });
+    expect(res.body.invoicesLowered).to.deep.equal([{ id: inv.id, amountBefore: inv.amount, amountAfter: inv.amount / 2, status: 'unpaid' }]);
+    const p = await settledOn(caseKey, day, { caseNumber, invoiceId: inv.id, amount: inv.amount / 2 });
+    stubProcessorDay([lineFor(day, p)]);
+    const r = await reconcile(day.date);
+    if (r.outcome !== 'completed') throw new Error(r.outcome);
+    expect(await itemsOf(r.run.id)).to.deep.equal([]);
   });
 
   it('when a statutory refund falls due unpaid, then exactly one refund_overdue', async () => {
