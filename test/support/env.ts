@@ -37,6 +37,8 @@ function runDatabaseUrl(): string | undefined {
   if (!process.env.DATABASE_URL) return undefined;
   const u = new URL(process.env.DATABASE_URL);
   u.searchParams.set('options', `-c search_path=${RUN_SCHEMA}`);
+  // Every connection of the run says whose it is: a run schema no connection names is not in use.
+  u.searchParams.set('application_name', RUN_SCHEMA);
   return u.toString();
 }
 
@@ -54,6 +56,25 @@ export function testConfig(overrides: Record<string, unknown> = {}): Readonly<Co
   });
 }
 
+/**
+ * A run that crashed (killed, or its machine gone) never dropped its schema. One is abandoned when
+ * no connection names it (application_name) and it was migrated over an hour ago: a run being set
+ * up right now, or still running anywhere, is never touched.
+ */
+async function dropAbandonedRunSchemas(knex: Knex): Promise<void> {
+  const { rows } = await knex.raw(
+    `select n.nspname as name from pg_namespace n
+      where n.nspname like 'test\\_run\\_%' and n.nspname <> ?
+        and to_regclass(quote_ident(n.nspname) || '.knex_migrations') is not null
+        and not exists (select 1 from pg_stat_activity a where a.application_name = n.nspname)`,
+    [RUN_SCHEMA],
+  );
+  for (const { name } of rows as { name: string }[]) {
+    const [{ last }] = (await knex.raw('select max(migration_time) as last from ??', [`${name}.knex_migrations`])).rows;
+    if (last && Date.now() - new Date(last).getTime() > 3600_000) await knex.raw('drop schema if exists ?? cascade', [name]);
+  }
+}
+
 export async function setupTestEnv(): Promise<TestEnv> {
   if (env) return env;
   setLogLevel(process.env.TEST_LOG_LEVEL ?? 'error');
@@ -61,6 +82,7 @@ export async function setupTestEnv(): Promise<TestEnv> {
   if (config.db.url) {
     const fresh = await openDatabase(config, { migrate: false });
     await fresh.knex.raw(`create schema ${RUN_SCHEMA}`);
+    await dropAbandonedRunSchemas(fresh.knex);
     await fresh.close();
   }
   const db = await openDatabase(config);
