@@ -6,7 +6,7 @@ import { addDays } from '../courts/courts';
 import type { FeeKind, Halving } from '../fees/compute';
 import { roundHalfUp } from '../fees/money';
 import { quoteFee } from '../fees/quote';
-import { issueShare, type Payer } from '../invoices/invoices';
+import { issueShare, remissionsOf, type Payer } from '../invoices/invoices';
 import type { InvoiceRow } from '../invoices/present';
 import { deriveStatus } from '../invoices/status';
 import type { PaymentRow } from '../payments/payment-store';
@@ -52,7 +52,7 @@ const isAcceptance = (i: InvoiceRow) => i.fee_kind.startsWith('acceptance_');
  * What the payer of this invoice still owes the court after the outcome (FEE-LAW.md, Refunds), or
  * null when the outcome does not touch it. The refund is what they hold above that.
  */
-function owedAfter(config: Readonly<Config>, inv: InvoiceRow, o: OutcomeInput): number | null {
+function owedAfter(config: Readonly<Config>, inv: InvoiceRow, o: OutcomeInput, remitted: boolean): number | null {
   switch (o.outcome) {
     case 'withdrawn':
     case 'mediated': // Arts. 15, 16: half the acceptance fee; halved only once [J 206]
@@ -66,7 +66,8 @@ function owedAfter(config: Readonly<Config>, inv: InvoiceRow, o: OutcomeInput): 
     case 'remanded': // Art. 27: the appellant's appeal fee is refunded
       return isAcceptance(inv) && inv.stage === 'appeal' ? 0 : null;
     case 'claim_reduced': // Art. 21: the fee on the reduced claim
-      if (inv.fee_kind !== 'acceptance_property' || inv.amount_due < inv.statutory_amount) return null;
+      // A court's reduction or exemption was decided on the fee as it stood: it is not re-quoted here.
+      if (inv.fee_kind !== 'acceptance_property' || remitted) return null;
       return Math.min(inv.amount_due, requote(config, inv, { claimAmount: o.newClaimAmount }));
     case 'judged': { // [J 207]: the winner's prepayment comes back; the loser pays the court
       if (!isAcceptance(inv)) return null;
@@ -122,12 +123,12 @@ function payerOf(kase: CaseRow, a: Allocation): Payer | { reason: string } {
  * last share takes what rounding leaves, so the shares add up to the fee to the fen). A share with
  * no payer to invoice is reported as unbilled, for the case system to follow up.
  */
-async function invoiceShares(tx: Knex.Transaction, config: Readonly<Config>, kase: CaseRow, invoices: InvoiceRow[], o: OutcomeInput) {
+async function invoiceShares(tx: Knex.Transaction, config: Readonly<Config>, kase: CaseRow, invoices: InvoiceRow[], remitted: Set<number>, o: OutcomeInput) {
   const issued = [];
   const unbilled = [];
   for (const source of invoices.filter((i) => isAcceptance(i) && i.amount_due > 0)) {
     const others = o.feeAllocation!.filter((a) => a.role !== source.payer.role && a.sharePercent > 0);
-    let left = source.amount_due - owedAfter(config, source, o)!;
+    let left = source.amount_due - owedAfter(config, source, o, remitted.has(source.id))!;
     for (const [k, a] of others.entries()) {
       const amount = k === others.length - 1 ? left : Math.min(left, Number(roundHalfUp(BigInt(source.amount_due) * BigInt(a.sharePercent), 100n)));
       left -= amount;
@@ -154,10 +155,12 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
   await tx('cases').where({ id: kase.id }).update({ status: CASE_STATUS[o.outcome], outcome_date: o.outcome === 'claim_reduced' ? kase.outcome_date : o.effectiveDate, updated_at: tx.fn.now() });
   const dueDate = addDays(o.effectiveDate, config.refunds.statutoryDueDays);
   const invoices = await tx<InvoiceRow>('invoices').where({ case_id: kase.id }).whereNot({ status: 'cancelled' }).orderBy('id').forUpdate();
+  // Invoices a court reduced or exempted (remissions); a deferral only moves the date.
+  const remitted = new Set([...(await remissionsOf(tx, invoices.map((i) => i.id)))].filter(([, rs]) => rs.some((r) => r.kind !== 'deferral')).map(([id]) => id));
   const refunds = [];
   const invoicesLowered = [];
   for (const inv of invoices) {
-    const owed = owedAfter(config, inv, o);
+    const owed = owedAfter(config, inv, o, remitted.has(inv.id));
     if (owed === null) continue;
     if (owed < inv.amount_due) invoicesLowered.push(await lowerAmountDue(tx, inv, owed, o.outcome));
     const payments = await tx<PaymentRow>('payments').where({ invoice_id: inv.id, status: 'succeeded' }).orderBy('id', 'desc');
@@ -173,7 +176,7 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
       due -= amount;
     }
   }
-  const shares = o.outcome === 'judged' ? await invoiceShares(tx, config, kase, invoices, o) : { issued: [], unbilled: [] };
+  const shares = o.outcome === 'judged' ? await invoiceShares(tx, config, kase, invoices, remitted, o) : { issued: [], unbilled: [] };
   const result = {
     caseNumber: kase.case_number, outcome: o.outcome, effectiveDate: o.effectiveDate, caseStatus: CASE_STATUS[o.outcome], refunds, invoicesLowered,
     invoicesIssued: shares.issued, unbilled: shares.unbilled,

@@ -54,6 +54,26 @@ describe('case outcomes and the refunds the law requires', () => {
     });
   }
 
+  it('when the claim is reduced twice, then each time the invoice comes down to the fee on the claim as it now stands and the difference is proposed back', async () => {
+    const { number, inv } = await paidCase(7_500_000);
+    const first = await record(number, { outcome: 'claim_reduced', newClaimAmount: 300_000_000, effectiveDate: '2026-11-20' });
+    const second = await record(number, { outcome: 'claim_reduced', newClaimAmount: 15_000_000, effectiveDate: '2026-11-21' });
+    expect([first.status, second.status]).to.deep.equal([201, 201]);
+    expect([...first.body.refunds, ...second.body.refunds].map((r: { amount: number }) => r.amount)).to.deep.equal([3350000, 2750000]);
+    expect(second.body.invoicesLowered).to.deep.equal([{ id: inv.id, amountBefore: 3080000, amountAfter: 330000, status: 'overpaid' }]);
+    expect((await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body).to.include({ amount: 330000, statutoryAmount: 6430000 });
+  });
+
+  it('when a court had reduced the fee, then a reduced claim leaves that decision as it was', async () => {
+    const number = await aCase(cs);
+    const inv = await anInvoice(cs, number, { claimAmount: 750_000_000 });
+    const reduced = await api().post(`/v1/invoices/${inv.id}/remissions`).set(auth(cs)).send({ kind: 'reduction', decisionRef: '(2026)晋0105司救1号', decidedBy: '张法官', decidedAt: '2026-11-20', reductionPercent: 50 });
+    expect(reduced.status, reduced.text).to.equal(200);
+    const res = await record(number, { outcome: 'claim_reduced', newClaimAmount: 300_000_000, effectiveDate: '2026-11-21' });
+    expect(res.body.invoicesLowered).to.deep.equal([]);
+    expect((await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body).to.include({ amount: 3215000 });
+  });
+
   it('when a case is withdrawn before its fee was paid, then the notice asks for half, nothing is refunded, and the change is audited', async () => {
     const number = await aCase(cs);
     const inv = await anInvoice(cs, number, { claimAmount: 5_000_000 });
