@@ -90,3 +90,13 @@ export async function preparedQuery<T>(knex: Knex, name: string, text: string, v
     await client.releaseConnection(conn);
   }
 }
+
+/**
+ * The database's own message of a failed query: knex puts the statement in front of it
+ * ("<sql> - <message>"), which would crowd out the message where it is kept (a failed event's
+ * last_error) and says nothing to whoever reads it there.
+ */
+export function databaseMessage(err: Error & { code?: unknown }): string {
+  const at = err.message.lastIndexOf(' - ');
+  return typeof err.code === 'string' && at >= 0 ? err.message.slice(at + 3) : err.message;
+}

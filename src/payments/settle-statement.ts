@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuditRow } from '../audit/record';
 import type { CallbackMessageRow } from '../callbacks/emit';
-import { preparedQuery, type Queryable } from '../db';
+import { databaseMessage, preparedQuery, type Queryable } from '../db';
 import type { InvoiceRow } from '../invoices/present';
 import type { postingRow } from '../ledger/ledger';
 import { rawPg, type PaymentRow, type PaymentState } from './payment-store';
@@ -142,8 +142,7 @@ export async function writeSettlements(db: Queryable, settlements: Settlement[])
     return new Set(rows[0].claimed);
   } catch (e) {
     const err = e as Error & { code?: string };
-    // knex puts the statement, with its bindings, before the database's message: keep the message.
-    if (err.message.startsWith('with\nx as')) err.message = err.message.slice(err.message.lastIndexOf(' - ') + 3);
+    err.message = databaseMessage(err);
     if (err.code === SERIALIZATION_FAILURE || err.code === DEADLOCK) throw new ConcurrentChangeError(err.message);
     throw err;
   }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import type { Processor } from '../payments/processor';
+import { databaseMessage } from '../db';
 import { logger } from '../shared/logger';
 import { batcherFor, type InboxResult } from './batch';
 import { handleEvent, paymentObservation } from './stripe-events';
@@ -57,7 +58,7 @@ async function recordFailure(knex: Knex, event: Stripe.Event, payload: string, e
        values (?, ?, ?, ?, ?, 'failed', ?)
        on conflict (event_id) do update set status = 'failed', last_error = excluded.last_error
          where processor_events.status = 'failed'`,
-      [event.id, event.type, objectId(event), !!event.livemode, payload, err.message.slice(0, 2000)],
+      [event.id, event.type, objectId(event), !!event.livemode, payload, databaseMessage(err).slice(0, 2000)],
     )
     .catch((e: Error) => logger.error('could not record the failed event', { eventId: event.id, err: e.message }));
 }

@@ -3,6 +3,7 @@ import express from 'express';
 import knexFactory from 'knex';
 import winston from 'winston';
 import { ApiKeyAuthenticator } from '../../src/auth/api-key-store';
+import { databaseMessage } from '../../src/db';
 import { apiRoutes, buildApp } from '../../src/http/app';
 import { problemHandler } from '../../src/http/problem';
 import { logger } from '../../src/shared/logger';
@@ -93,6 +94,14 @@ describe('service endpoints', () => {
       logger.remove(capture);
       logger.level = level;
     }
+  });
+
+  it('when a query fails, then its error names the statement and the database’s message, never the values bound to it', async () => {
+    const token = 'tok_secret_value_never_logged';
+    const err = await testEnv().knex.raw('select 1 / 0 where ?::text is not null', [token]).then(() => null, (e: Error & { code?: string }) => e);
+    expect(err?.code).to.equal('22012');
+    expect(err!.message).to.include('select 1 / 0').and.to.include('division by zero').and.not.to.include(token);
+    expect(databaseMessage(err!)).to.equal('division by zero');
   });
 
   it('when a handler throws an unexpected error, then 500 problem reveals nothing internal', async () => {

@@ -180,7 +180,7 @@ describe('webhook: failure mid-processing', () => {
     }
     expect(first.status).to.equal(500);
     expect(await eventRow(e.id)).to.include({ status: 'failed', attempts: 1 });
-    expect((await eventRow(e.id)).last_error).to.match(/simulated outage/);
+    expect((await eventRow(e.id)).last_error, 'the database’s message, not the statement before it').to.equal('simulated outage');
     expect((await reload(p)).status).to.equal('pending');
     const second = await deliver(e);
     expect(second.status).to.equal(200);
@@ -204,6 +204,26 @@ describe('webhook: disputes', () => {
     expect(await reload(p)).to.include({ status: 'succeeded', dispute_status: 'won' });
     const b = await balances(testEnv().knex, { invoiceId: p.invoice_id });
     expect(b).to.include({ disputed_funds: 0, processor_clearing: p.amount, fee_income: -p.amount });
+  });
+
+  it('when applying a dispute fails, then the event is kept as failed with the database’s message, and a redelivery applies it once', async () => {
+    const { knex } = testEnv();
+    const inv = await anInvoice(cs, await aCase(cs));
+    const p: PaymentRow = await aPayment(inv.id);
+    const e = disputeEvent('charge.dispute.created', p, 'needs_response', p.amount);
+    await knex.raw(`create function test_outage() returns trigger language plpgsql as $$ begin raise exception 'simulated outage'; end $$;
+      create trigger test_outage before insert on ledger_transactions for each row execute function test_outage();`);
+    logger.silent = true; // the outage is logged as an error on purpose
+    try {
+      await deliver(e).expect(500);
+    } finally {
+      logger.silent = false;
+      await knex.raw('drop trigger test_outage on ledger_transactions; drop function test_outage();');
+    }
+    expect(await eventRow(e.id)).to.include({ status: 'failed', last_error: 'simulated outage' });
+    await deliver(e).expect(200);
+    expect(await reload(p)).to.include({ status: 'disputed', dispute_status: 'open' });
+    expect((await balances(knex, { invoiceId: p.invoice_id })).disputed_funds).to.equal(p.amount);
   });
 
   it('when a dispute is lost, then the court’s fee income and the invoice lose the money', async () => {
