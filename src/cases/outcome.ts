@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
+import { emitCallback } from '../callbacks/emit';
 import type { Config } from '../config';
 import { addDays } from '../courts/courts';
 import type { FeeKind, Halving } from '../fees/compute';
@@ -104,6 +105,9 @@ async function lowerAmountDue(tx: Knex.Transaction, inv: InvoiceRow, owed: numbe
   const status = deriveStatus({ amountDue: owed, paid: inv.paid_amount, refunded: inv.refunded_amount, cancelled: false });
   await tx<InvoiceRow>('invoices').where({ id: inv.id }).update({ amount_due: owed, status, updated_at: tx.fn.now() as never });
   const change = { id: inv.public_id, amountBefore: inv.amount_due, amountAfter: owed, status };
+  // What was paid now covers what is owed (a reduced claim on a part-paid invoice, say): the case system hears it as any settlement.
+  const nowSettled = (s: string) => s === 'paid' || s === 'overpaid';
+  if (inv.paid_amount > 0 && nowSettled(status) && !nowSettled(inv.status)) await emitCallback(tx, { type: 'invoice.paid', invoiceId: inv.id });
   await recordAudit(tx, { action: 'invoice.amount_due_lowered', entityType: 'invoice', entityId: inv.public_id, before: { amountDue: inv.amount_due, status: inv.status }, after: { amountDue: owed, status, outcome } });
   return change;
 }

@@ -134,6 +134,24 @@ describe('callbacks to case systems', () => {
     expect(r.about(invoice.id).map((m) => m.body.type)).to.deep.equal(['invoice.issued', 'invoice.paid']);
   });
 
+  it('when a reduced claim leaves a part-paid invoice covered, then invoice.paid is queued with the invoice as it now stands; a withdrawal of an unpaid one queues none', async () => {
+    const endpoint = await anEndpoint('https://cases.example/hook');
+    const number = await aCase(caseSystem);
+    const invoice = await anInvoice(caseSystem, number, { claimAmount: 750_000_000 });
+    await aPayment(invoice.id, { amount: 3080000 });
+    const res = await api().post(`/v1/cases/${encodeURIComponent(number)}/outcome`).set(auth(caseSystem)).send({ outcome: 'claim_reduced', newClaimAmount: 300_000_000, effectiveDate: '2026-11-20' });
+    expect(res.body.invoicesLowered).to.deep.equal([{ id: invoice.id, amountBefore: 6430000, amountAfter: 3080000, status: 'paid' }]);
+    const paid = (await messagesOf(endpoint.id)).filter((m) => m.invoiceId === invoice.id && m.type === 'invoice.paid');
+    expect(paid).to.have.length(1);
+    const [row] = await testEnv().knex('callback_messages').where({ public_id: paid[0].id }).select('payload');
+    expect(JSON.parse(row.payload).data).to.include({ id: invoice.id, amount: 3080000, paidAmount: 3080000, status: 'paid' });
+
+    const other = await aCase(caseSystem);
+    const unpaid = await anInvoice(caseSystem, other, { claimAmount: 5_000_000 });
+    await api().post(`/v1/cases/${encodeURIComponent(other)}/outcome`).set(auth(caseSystem)).send({ outcome: 'withdrawn', effectiveDate: '2026-11-20' }).expect(201);
+    expect((await messagesOf(endpoint.id)).filter((m) => m.invoiceId === unpaid.id).map((m) => m.type)).to.deep.equal(['invoice.issued']);
+  });
+
   it('when an admin registers an endpoint and a case system issues an invoice, then the receiver gets a signed invoice.issued with the invoice and the case totals', async () => {
     const r = await receiver();
     const endpoint = await anEndpoint(r.url, { description: 'case system of 1411' });
