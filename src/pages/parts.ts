@@ -24,6 +24,8 @@ export interface NoticeView {
   overdue: boolean;
   status: 'unpaid' | 'partially_paid' | 'paid' | 'overpaid' | 'partially_refunded' | 'refunded' | 'cancelled';
   remissions: { kind: 'deferral' | 'reduction' | 'exemption'; decisionRef: string }[];
+  /** A party's share of a fee the judgment allocated to it (an invoice issued by the outcome), in percent. */
+  sharePercent?: number;
   /** A payment is under way at the processor: no pay button. */
   processing: boolean;
   /** The sandbox processor: a "test mode" banner. */
@@ -78,13 +80,14 @@ ${exact ? '' : `<p class="note">${esc(t.breakdownNote)}</p>`}
 </section>`;
 }
 
-/** Why the amount due differs from the statutory fee: the recorded decisions, or the statutory halving. */
+/** Why the amount due differs from the statutory fee: the recorded decisions, the judgment's share, or the statutory halving. */
 function dueNote(v: NoticeView): string {
   const t = STRINGS[v.lang];
   const decisions = v.remissions.filter((r) => r.kind !== 'deferral');
   if (decisions.length > 0) {
     return decisions.map((r) => `${label(v.lang, 'remissionKinds', r.kind)}${t.comma}${t.decisionRef(r.decisionRef)}`).join(t.listSep);
   }
+  if (v.sharePercent !== undefined) return t.shareNote(v.sharePercent);
   return Math.round(v.statutoryAmount / 2) === v.amountDue ? t.halvedNote : '';
 }
 

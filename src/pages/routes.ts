@@ -42,6 +42,7 @@ async function load(db: Knex, config: Readonly<Config>, processor: Processor, to
     overdue: isOverdue(m, invoice.due_date, courtToday(courtTimeZone(config, invoice.court_code))),
     status: invoice.status as NoticeView['status'],
     remissions: remissions.map((r) => ({ kind: r.kind as 'deferral', decisionRef: r.decision_ref })),
+    sharePercent: (invoice.basis as { sharePercent?: number }).sharePercent,
     // Paid by an asynchronous method that is still settling: the processor has the payer's instruction.
     processing: payments.some((p) => p.status === 'pending' && p.payment_intent_id !== null && p.failure_reason === null),
     sandbox: processor.kind === 'sandbox',

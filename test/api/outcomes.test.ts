@@ -182,7 +182,8 @@ describe('case outcomes and the refunds the law requires', () => {
     expect(fees.totals).to.deep.equal({ due: 330000, paid: 330000, refunded: 0, outstanding: 231000 });
     expect(fees.invoices.map((i: { id: string; amount: number }) => [i.id, i.amount])).to.deep.equal([[inv.id, 99000], [issued.id, 231000]]);
     const notice = await api().get(`/pay/${issued.paymentUrl.split('/pay/')[1]}`);
-    expect(notice.text).to.include('某某有限公司').and.to.include('立即缴费 ¥2,310.00');
+    expect(notice.text).to.include('某某有限公司').and.to.include('立即缴费 ¥2,310.00').and.to.include('按裁判应负担的 70%');
+    expect((await api().get(`/pay/${issued.paymentUrl.split('/pay/')[1]}?lang=en`)).text).to.include('your 70% share under the judgment');
     const audit = await testEnv().knex('audit_events').where({ action: 'invoice.issued', entity_id: issued.id }).first();
     expect(audit.after).to.include({ amount: 231000 });
   });
