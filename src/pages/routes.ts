@@ -6,7 +6,8 @@ import { courtTimeZone, money, type InvoiceRow, type RemissionRow } from '../inv
 import { isOverdue, outstanding } from '../invoices/status';
 import { startCheckout, ProcessorUnavailableError } from '../payments/checkout';
 import type { PaymentRow } from '../payments/payment-store';
-import { nextPart, type Processor } from '../payments/processor';
+import { nextPart } from '../payments/limits';
+import type { Processor } from '../payments/processor';
 import { refreshPendingPayment } from '../payments/refresh';
 import { NotFoundError } from '../shared/errors';
 import { pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn, type Lang, type NoticeView } from './views';

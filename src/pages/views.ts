@@ -2,7 +2,7 @@
  * The litigant's pages, reached from the payment link on the fee notice (缴费通知书).
  * Pure functions from a view to a complete HTML document: no I/O, no scripts.
  */
-import { MAX_CHARGE_FEN } from '../payments/processor';
+import { MAX_CHARGE_FEN } from '../payments/limits';
 import { STRINGS, type Lang } from './i18n';
 import { esc, page, payHref, yuanText } from './layout';
 import { amountsList, breakdownTable, caseDetails, remissionsList, type NoticeView } from './parts';

@@ -11,7 +11,8 @@ import { logger } from '../shared/logger';
 import { applyObservation } from './apply';
 import { observeSession } from './observe';
 import { presentPayment, type PaymentRow } from './payment-store';
-import { nextPart, type Processor } from './processor';
+import { nextPart } from './limits';
+import type { Processor } from './processor';
 
 export class ProcessorUnavailableError extends AppError {
   constructor(cause: string) {

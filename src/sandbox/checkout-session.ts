@@ -1,4 +1,4 @@
-import { MAX_CHARGE_FEN } from '../payments/processor';
+import { MAX_CHARGE_FEN } from '../payments/limits';
 import { invalid, missingParam } from './errors';
 import { PAYMENT_METHOD_TYPES, type LineItem } from './objects';
 import { allowOnly, asParams, int, list, metadata, newId, nowSec, oneOf, reqStr, str, strList, type Params } from './params';

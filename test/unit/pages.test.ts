@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MAX_CHARGE_FEN } from '../../src/payments/processor';
+import { MAX_CHARGE_FEN } from '../../src/payments/limits';
 import {
   pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn,
   type NoticeView, type ReceiptLine,
