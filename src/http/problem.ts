@@ -56,7 +56,7 @@ function fromFramework(err: { type?: string; status?: number; message?: string }
  * happened, with its stack) and answered as a 500 that names only the request id.
  */
 export function asProblem(err: unknown, where: { method?: string; path: string }): AppError {
-  const known = err instanceof AppError ? err : fromFramework(err as { type?: string; status?: number; message?: string });
+  const known = err instanceof AppError ? err : fromFramework((err ?? {}) as { type?: string; status?: number; message?: string });
   if (known && known.status < 500) return known;
   logger.error('request failed', { method: where.method, path: where.path, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
   return known ?? new AppError('internal_error', 'something went wrong; the request id identifies it in the logs', 500);

@@ -28,8 +28,8 @@ export interface WebhookEndpointDeps {
  */
 export function stripeWebhookEndpoint(deps: WebhookEndpointDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const route = () => STRIPE_WEBHOOK_PATH;
-  const reply = (res: ServerResponse, status: number, type: string, body: string) => {
-    res.writeHead(status, { ...deps.headers, 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  const reply = (res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { ...deps.headers, ...extra, 'content-type': type, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
   const settle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
@@ -38,7 +38,7 @@ export function stripeWebhookEndpoint(deps: WebhookEndpointDeps): (req: Incoming
       reply(res, 200, 'application/json; charset=utf-8', JSON.stringify(body));
     } catch (e) {
       const problem = asProblem(e, { method: req.method, path: STRIPE_WEBHOOK_PATH });
-      if (!res.headersSent) reply(res, problem.status, 'application/problem+json; charset=utf-8', problemBody(problem));
+      if (!res.headersSent) reply(res, problem.status, 'application/problem+json; charset=utf-8', problemBody(problem), problem.extra.headers);
     }
   };
   return (req, res) => {
