@@ -9,7 +9,7 @@ import { roundHalfUp } from '../fees/money';
 import { quoteFee } from '../fees/quote';
 import { issueShare, remissionsOf, type Payer } from '../invoices/invoices';
 import type { InvoiceRow } from '../invoices/present';
-import { deriveStatus } from '../invoices/status';
+import { setAmountDue } from '../invoices/money';
 import type { PaymentRow } from '../payments/payment-store';
 import type { RefundReason } from '../refunds/reasons';
 import { presentRefund } from '../refunds/refund-store';
@@ -102,8 +102,7 @@ function validate(o: OutcomeInput): void {
  * when overdue, and what was paid above it is the refund proposed beside it.
  */
 async function lowerAmountDue(tx: Knex.Transaction, inv: InvoiceRow, owed: number, outcome: Outcome) {
-  const status = deriveStatus({ amountDue: owed, paid: inv.paid_amount, refunded: inv.refunded_amount, cancelled: false });
-  await tx<InvoiceRow>('invoices').where({ id: inv.id }).update({ amount_due: owed, status, updated_at: tx.fn.now() as never });
+  const { status } = await setAmountDue(tx, inv, owed);
   const change = { id: inv.public_id, amountBefore: inv.amount_due, amountAfter: owed, status };
   // What was paid now covers what is owed (a reduced claim on a part-paid invoice, say): the case system hears it as any settlement.
   const nowSettled = (s: string) => s === 'paid' || s === 'overpaid';
@@ -127,12 +126,13 @@ function payerOf(kase: CaseRow, a: Allocation): Payer | { reason: string } {
  * last share takes what rounding leaves, so the shares add up to the fee to the fen). A share with
  * no payer to invoice is reported as unbilled, for the case system to follow up.
  */
-async function invoiceShares(tx: Knex.Transaction, config: Readonly<Config>, kase: CaseRow, invoices: InvoiceRow[], remitted: Set<number>, o: OutcomeInput) {
+async function invoiceShares(tx: Knex.Transaction, config: Readonly<Config>, kase: CaseRow, owedBy: Map<InvoiceRow, number>, o: OutcomeInput) {
   const issued = [];
   const unbilled = [];
-  for (const source of invoices.filter((i) => isAcceptance(i) && i.amount_due > 0)) {
+  for (const [source, owed] of owedBy) {
+    if (!isAcceptance(source) || source.amount_due === 0) continue;
     const others = o.feeAllocation!.filter((a) => a.role !== source.payer.role && a.sharePercent > 0);
-    let left = source.amount_due - owedAfter(config, source, o, remitted.has(source.id))!;
+    let left = source.amount_due - owed;
     for (const [k, a] of others.entries()) {
       const amount = k === others.length - 1 ? left : Math.min(left, Number(roundHalfUp(BigInt(source.amount_due) * BigInt(a.sharePercent), 100n)));
       left -= amount;
@@ -163,9 +163,12 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
   const remitted = new Set([...(await remissionsOf(tx, invoices.map((i) => i.id)))].filter(([, rs]) => rs.some((r) => r.kind !== 'deferral')).map(([id]) => id));
   const refunds = [];
   const invoicesLowered = [];
+  /** What each invoice the outcome touches owes now (the invoice as read, before it was lowered). */
+  const owedBy = new Map<InvoiceRow, number>();
   for (const inv of invoices) {
     const owed = owedAfter(config, inv, o, remitted.has(inv.id));
     if (owed === null) continue;
+    owedBy.set(inv, owed);
     if (owed < inv.amount_due) invoicesLowered.push(await lowerAmountDue(tx, inv, owed, o.outcome));
     const payments = await tx<PaymentRow>('payments').where({ invoice_id: inv.id, status: 'succeeded' }).orderBy('id', 'desc');
     let held = 0;
@@ -180,7 +183,7 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
       due -= amount;
     }
   }
-  const shares = o.outcome === 'judged' ? await invoiceShares(tx, config, kase, invoices, remitted, o) : { issued: [], unbilled: [] };
+  const shares = o.outcome === 'judged' ? await invoiceShares(tx, config, kase, owedBy, o) : { issued: [], unbilled: [] };
   const result = {
     caseNumber: kase.case_number, outcome: o.outcome, effectiveDate: o.effectiveDate, caseStatus: CASE_STATUS[o.outcome], refunds, invoicesLowered,
     invoicesIssued: shares.issued, unbilled: shares.unbilled,

@@ -23,3 +23,16 @@ export async function moveInvoiceMoney(tx: Knex.Transaction, invoice: InvoiceRow
     .returning('*');
   return row;
 }
+
+/**
+ * An invoice asking for a new amount (a court's remission, a case outcome), with its status
+ * re-derived from the money settled against it; `extra` columns change with it.
+ */
+export async function setAmountDue(tx: Knex.Transaction, invoice: InvoiceRow, amountDue: number, extra: Partial<Pick<InvoiceRow, 'due_date'>> = {}): Promise<InvoiceRow> {
+  const status = deriveStatus({ amountDue, paid: invoice.paid_amount, refunded: invoice.refunded_amount, cancelled: invoice.status === 'cancelled' });
+  const [row] = await tx<InvoiceRow>('invoices')
+    .where({ id: invoice.id })
+    .update({ amount_due: amountDue, ...extra, status, updated_at: tx.fn.now() as never })
+    .returning('*');
+  return row;
+}

@@ -5,8 +5,8 @@ import type { Config } from '../config';
 import { roundHalfUp } from '../fees/money';
 import { ConflictError, ValidationError } from '../shared/errors';
 import { loadVisibleInvoice, remissionsOf, withoutLink } from './invoices';
-import { presentInvoice, type InvoiceRow, type RemissionRow } from './present';
-import { deriveStatus } from './status';
+import { presentInvoice, type RemissionRow } from './present';
+import { setAmountDue } from './money';
 
 export interface RemissionInput {
   kind: 'deferral' | 'reduction' | 'exemption';
@@ -63,11 +63,7 @@ export async function recordRemission(tx: Knex.Transaction, config: Readonly<Con
     amount_due_before: inv.amount_due,
     amount_due_after: amountAfter,
   });
-  const status = deriveStatus({ amountDue: amountAfter, paid: inv.paid_amount, refunded: inv.refunded_amount, cancelled: false });
-  const [updated] = await tx<InvoiceRow>('invoices')
-    .where({ id: inv.id })
-    .update({ amount_due: amountAfter, due_date: dueDate, status, updated_at: tx.fn.now() as never })
-    .returning('*');
+  const updated = await setAmountDue(tx, inv, amountAfter, { due_date: dueDate });
   const remissions = (await remissionsOf(tx, [inv.id])).get(inv.id);
   const before = presentInvoice(config, inv, inv.case_number, existing);
   const after = presentInvoice(config, updated, inv.case_number, remissions);

@@ -10,8 +10,6 @@ const ALLOWED = [
   'payment_method_types', 'allowed_payment_method_types', 'excluded_payment_method_types', 'payment_method_options', 'customer_email', 'locale', 'submit_type', 'ui_mode', 'expand',
 ] as const;
 const LOCALES = ['auto', 'zh', 'zh-HK', 'zh-TW', 'en', 'en-GB'] as const;
-/** Stripe's ceiling for an amount (8 digits in the minor unit). */
-const MAX_AMOUNT = MAX_CHARGE_FEN;
 
 function lineItems(p: Params): LineItem[] {
   const raw = list(p, 'line_items');
@@ -89,7 +87,7 @@ export function buildSession(p: Params, publicBaseUrl: string, version: string):
   if (items.some((i) => i.currency !== currency)) throw invalid('All line items must use the same currency.', 'line_items');
   const total = items.reduce((sum, i) => sum + i.unit_amount * i.quantity, 0);
   if (total < 1) throw invalid('The Checkout Session total must be greater than zero.', 'line_items');
-  if (total > MAX_AMOUNT) throw invalid(`Amount must be no more than ${MAX_AMOUNT} (${currency}).`, 'line_items', 'amount_too_large');
+  if (total > MAX_CHARGE_FEN) throw invalid(`Amount must be no more than ${MAX_CHARGE_FEN} (${currency}).`, 'line_items', 'amount_too_large');
   const pid = asParams(p.payment_intent_data);
   allowOnly(pid, ['metadata', 'description', 'receipt_email'], 'payment_intent_data');
   const created = nowSec();

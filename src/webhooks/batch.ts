@@ -4,7 +4,7 @@ import { OBSERVATION_CALLBACKS, planObservation } from '../payments/apply';
 import { readPaymentStates } from '../payments/payment-store';
 import { writeSettlements, type Settlement } from '../payments/settle-statement';
 import { currentContext, runWithContext, type RequestContext } from '../shared/context';
-import { asResult, NO_PAYMENT, type HandleResult, type PaymentObservation } from './stripe-events';
+import { asResult, NO_PAYMENT, objectId, type HandleResult, type PaymentObservation } from './stripe-events';
 
 export type InboxResult = { duplicate: true } | ({ duplicate: false } & HandleResult);
 
@@ -79,7 +79,7 @@ export class PaymentEventBatcher {
         const plan = !state ? null : job.context ? runWithContext(job.context, () => planObservation(state, job.observation.obs)) : planObservation(state, job.observation.obs);
         const result = plan ? asResult(plan.result) : NO_PAYMENT;
         const e = job.event;
-        const row = { event_id: e.id, type: e.type, object_id: (e.data?.object as { id?: string })?.id ?? null, livemode: !!e.livemode, status: result.status, note: result.note ?? null };
+        const row = { event_id: e.id, type: e.type, object_id: objectId(e), livemode: !!e.livemode, status: result.status, note: result.note ?? null };
         settlements.push({ state, write: plan?.write ?? null, claim: { row, payload: job.payload } });
         planned.push({ job, result });
       });

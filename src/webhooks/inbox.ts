@@ -4,11 +4,9 @@ import type { Processor } from '../payments/processor';
 import { databaseMessage } from '../db';
 import { logger } from '../shared/logger';
 import { batcherFor, type InboxResult } from './batch';
-import { handleEvent, paymentObservation } from './stripe-events';
+import { handleEvent, objectId, paymentObservation } from './stripe-events';
 
 export type { InboxResult } from './batch';
-
-const objectId = (e: Stripe.Event) => (e.data?.object as { id?: string })?.id ?? null;
 
 /**
  * Records an event once and applies it, atomically. The inbox claim takes the event id (unique);

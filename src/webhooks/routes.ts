@@ -4,7 +4,7 @@ import type { RouteDef } from '../http/route';
 import type { Processor } from '../payments/processor';
 import { AppError } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { receiveEvent } from './inbox';
+import { receiveEvent, type InboxResult } from './inbox';
 
 export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
 /** The largest event body taken; Stripe's events are a few kilobytes. */
@@ -28,7 +28,7 @@ function verify(p: Processor, raw: Buffer, header: string | undefined): Stripe.E
  * Express route below): verified over the exact bytes, recorded once, applied. Throws AppError 400
  * for a bad signature (nothing recorded); any other throw was recorded as failed and is a 500.
  */
-export async function receiveStripeWebhook(knex: Knex, processor: Processor, raw: Buffer, signature: string | undefined): Promise<{ received: true } & Awaited<ReturnType<typeof receiveEvent>>> {
+export async function receiveStripeWebhook(knex: Knex, processor: Processor, raw: Buffer, signature: string | undefined): Promise<{ received: true } & InboxResult> {
   const event = verify(processor, raw, signature);
   const result = await receiveEvent(knex, processor, event, raw.toString('utf8'));
   if (!result.duplicate) logger.info('processor event', { eventId: event.id, type: event.type, outcome: result.status, note: result.note });

@@ -16,6 +16,9 @@ type Handler = (tx: Knex.Transaction, p: Processor, event: Stripe.Event) => Prom
 
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
 
+/** The id of the object an event is about (kept on its inbox row). */
+export const objectId = (e: Stripe.Event) => (e.data?.object as { id?: string })?.id ?? null;
+
 function sessionRef(s: Stripe.Checkout.Session): PaymentRef {
   return { paymentId: s.metadata?.payment_id ?? s.client_reference_id, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
 }
