@@ -11,9 +11,8 @@
 #   DATABASE_URL       the Postgres to use; there is no embedded database in production.
 #                      Migrations run at start-up.
 #   STRIPE_SECRET_KEY  sk_... or rk_...; the local sandbox processor is refused in production.
-# Should be set as well:
 #   STRIPE_WEBHOOK_SECRET  endpoint signing secret(s), comma-separated during rotation.
-#   PUBLIC_BASE_URL        base of the payment links handed out (default http://localhost:<PORT>).
+#   PUBLIC_BASE_URL        https base of the payment links handed out (not localhost).
 # Optional: PORT (3000), LOG_LEVEL (info), STRIPE_API_BASE.
 # Config files are read from /app/config (COURTPAY_CONFIG_DIR); to override them, mount a
 # local.json there, e.g. -v $PWD/local.json:/app/config/local.json:ro.

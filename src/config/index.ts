@@ -230,7 +230,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   raw = deepMerge(raw, fromEnvironment(env));
   if (opts.overrides) raw = deepMerge(raw, opts.overrides);
   // Links point at this very service unless a base URL is configured (a file, or PUBLIC_BASE_URL).
-  if (raw.publicBaseUrl === undefined && typeof (raw.http as Json)?.port === 'number') raw.publicBaseUrl = `http://localhost:${(raw.http as Json).port}`;
+  const publicBaseUrlSet = raw.publicBaseUrl !== undefined;
+  if (!publicBaseUrlSet && typeof (raw.http as Json)?.port === 'number') raw.publicBaseUrl = `http://localhost:${(raw.http as Json).port}`;
 
   const { value, error } = schema.validate(raw, { abortEarly: true, convert: false, allowUnknown: false });
   if (error) {
@@ -239,6 +240,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   }
   const cfg = value as Config;
   checkCrossReferences(cfg);
+  checkProductionNeeds(cfg, publicBaseUrlSet);
   return deepFreeze(cfg);
 }
 
@@ -267,6 +269,19 @@ function checkCrossReferences(cfg: Config): void {
       throw new ConfigError(`invalid setting courts.${i}.fees: ${(e as Error).message}`);
     }
   });
+}
+
+/** Production refuses what would start but not work: links to localhost, webhooks it cannot verify. */
+function checkProductionNeeds(cfg: Config, publicBaseUrlSet: boolean): void {
+  if (cfg.env !== 'production') return;
+  const setting = 'invalid setting publicBaseUrl (PUBLIC_BASE_URL)';
+  if (!publicBaseUrlSet) throw new ConfigError(`${setting}: required in production (the payment links handed out would say localhost)`);
+  const base = new URL(cfg.publicBaseUrl);
+  if (base.protocol !== 'https:') throw new ConfigError(`${setting}: must be https in production (a payment link carries the invoice's token)`);
+  if (/^(localhost|127\.|0\.0\.0\.0$|\[::1?\]$)/i.test(base.hostname)) throw new ConfigError(`${setting}: must be the address litigants reach, not ${base.hostname}`);
+  if (cfg.stripe.webhookSecrets.length === 0) {
+    throw new ConfigError('invalid setting stripe.webhookSecrets (STRIPE_WEBHOOK_SECRET): required in production (every webhook would be refused)');
+  }
 }
 
 function isTimeZone(tz: string): boolean {

@@ -6,6 +6,9 @@ import { ConfigError, loadConfig, localFeesFor } from '../../src/config';
 
 describe('configuration', () => {
   const base = { NODE_ENV: 'test' } as NodeJS.ProcessEnv;
+  const production: NodeJS.ProcessEnv = {
+    NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/d', STRIPE_SECRET_KEY: 'sk_live_1', STRIPE_WEBHOOK_SECRET: 'whsec_1', PUBLIC_BASE_URL: 'https://pay.courts.example',
+  };
 
   it('when loaded, then it is validated and deeply frozen', () => {
     const cfg = loadConfig({ env: base });
@@ -29,12 +32,22 @@ describe('configuration', () => {
     ['a webhook secret of the wrong form', { STRIPE_WEBHOOK_SECRET: 'nope' }, /stripe\.webhookSecrets/],
     ['production without DATABASE_URL', { NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_1' }, /db\.url/],
     ['production without Stripe (the sandbox is refused)', { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/d' }, /stripe\.secretKey/],
+    ['production without PUBLIC_BASE_URL', { ...production, PUBLIC_BASE_URL: undefined }, /publicBaseUrl \(PUBLIC_BASE_URL\): required in production/],
+    ['production with a plain-http PUBLIC_BASE_URL', { ...production, PUBLIC_BASE_URL: 'http://pay.courts.example' }, /publicBaseUrl \(PUBLIC_BASE_URL\): must be https/],
+    ['production with a localhost PUBLIC_BASE_URL', { ...production, PUBLIC_BASE_URL: 'https://localhost:3000' }, /publicBaseUrl \(PUBLIC_BASE_URL\)/],
+    ['production without STRIPE_WEBHOOK_SECRET', { ...production, STRIPE_WEBHOOK_SECRET: undefined }, /stripe\.webhookSecrets \(STRIPE_WEBHOOK_SECRET\): required in production/],
   ];
   for (const [what, env, named] of refuses) {
     it(`when given ${what}, then start-up stops naming the setting`, () => {
       expect(() => loadConfig({ env: { ...base, ...env } })).to.throw(ConfigError, named);
     });
   }
+
+  it('when production has its database, Stripe, webhook secret and public address, then it starts', () => {
+    const cfg = loadConfig({ env: production });
+    expect(cfg.publicBaseUrl).to.equal('https://pay.courts.example');
+    expect(cfg.stripe.webhookSecrets).to.deep.equal(['whsec_1']);
+  });
 
   it('when a province fee is outside the statutory range, then start-up stops naming it', () => {
     expect(() => loadConfig({ env: base, overrides: { provinces: { '14': { fees: { divorce: 40000 } } } } })).to.throw(ConfigError, /provinces\.14\.fees/);
