@@ -30,3 +30,12 @@ export function parseCaseNumber(input: string): CaseNumber | null {
     sequence,
   };
 }
+
+/**
+ * Whether a case number is one the court with this designation gives out. The designation is
+ * compared whole (the parse takes every digit before the case type), so 晋01 — an intermediate
+ * court — is not a prefix match for 晋0105, a basic court under it, nor the high court's 晋 for either.
+ */
+export function isNumberOfCourt(number: CaseNumber, courtDesignation: string): boolean {
+  return number.designation === courtDesignation.normalize('NFC');
+}

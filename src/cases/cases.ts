@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
-import { parseCaseNumber, type CaseNumber } from './case-number';
+import { isNumberOfCourt, parseCaseNumber, type CaseNumber } from './case-number';
 
 export const CASE_TYPES = ['civil', 'commercial', 'administrative', 'enforcement', 'bankruptcy', 'ip', 'labour', 'maritime', 'preservation', 'special', 'other'] as const;
 export const PROCEDURES = ['ordinary', 'summary'] as const;
@@ -64,9 +64,10 @@ export async function upsertCase(tx: Knex.Transaction, config: Readonly<Config>,
   const number = requireCaseNumber(rawNumber);
   const court = requireCourt(config, input.courtCode);
   assertCourtInScope(principal, court.code);
-  const province = config.provinces[court.province];
-  if (number.province !== province.abbreviation) {
-    throw ValidationError.field('caseNumber', `a case of ${court.name} is numbered with ${province.abbreviation}, not ${number.province}`, 'case_number_court_mismatch');
+  // Checked before the database is asked anything, so the answer is the same whether or not
+  // another court holds the number: a court registers only numbers carrying its own designation.
+  if (!isNumberOfCourt(number, court.designation)) {
+    throw ValidationError.field('caseNumber', `a case of ${court.name} is numbered with its designation ${court.designation}, not ${number.designation}`, 'case_number_court_mismatch');
   }
   const fields = {
     case_type: input.caseType,

@@ -30,11 +30,11 @@ describe('cases and invoices', () => {
       expect(audit.actor_type).to.equal('api_key');
     });
 
-    it('when the case is PUT under another court, then 409 and the case keeps its court', async () => {
+    it('when the case is PUT under another court, then 422 (the number is not that court\'s) and the case keeps its court', async () => {
       const number = await aCase(cs);
       const res = await api().put(`/v1/cases/${enc(number)}`).set(auth(cs)).send({ courtCode: '1412', caseType: 'civil' });
-      expect(res.status).to.equal(409);
-      expect(res.body.code).to.equal('case_court_mismatch');
+      expect(res.status).to.equal(422);
+      expect(res.body.errors[0]).to.include({ field: 'caseNumber', code: 'case_number_court_mismatch' });
       expect((await testEnv().knex('cases').where({ case_number: number }).first()).court_code).to.equal('1411');
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseCaseNumber } from '../../src/cases/case-number';
+import { isNumberOfCourt, parseCaseNumber } from '../../src/cases/case-number';
 
 describe('case numbers', () => {
   it('when written with half- or full-width parentheses, then both give one canonical form', () => {
@@ -23,4 +23,28 @@ describe('case numbers', () => {
       expect(parseCaseNumber(bad)).to.equal(null);
     });
   }
+
+  describe('whose number it is', () => {
+    const number = (raw: string) => parseCaseNumber(raw)!;
+    const cases: [string, string, boolean][] = [
+      ['(2026)晋0105民初78号', '晋0105', true],
+      ['(2026)晋01民初78号', '晋01', true],
+      ['(2026)晋民终12号', '晋', true],
+      // 晋01 is a prefix of 晋0105, and 晋 of both: each is a different court's number.
+      ['(2026)晋01民初78号', '晋0105', false],
+      ['(2026)晋0105民初78号', '晋01', false],
+      ['(2026)晋0105民初78号', '晋', false],
+      ['(2026)晋01民初78号', '晋', false],
+      ['(2026)晋民终12号', '晋01', false],
+      ['(2026)晋0106民初78号', '晋0105', false],
+      ['(2026)晋02民初78号', '晋0213', false],
+      ['(2026)京0105民初78号', '晋0105', false],
+      ['（2026）晋0105民初0078号', '晋0105', true],
+    ];
+    for (const [raw, designation, expected] of cases) {
+      it(`when ${raw} is registered by the court ${designation}, then it is ${expected ? '' : 'not '}that court's number`, () => {
+        expect(isNumberOfCourt(number(raw), designation)).to.equal(expected);
+      });
+    }
+  });
 });
