@@ -16,6 +16,30 @@ export function csvLine(fields: readonly Field[]): string {
 }
 
 /**
+ * A cell a spreadsheet would run as a formula (CSV injection, as OWASP lists the characters), and
+ * the full-width forms a Chinese input method types, which some spreadsheets take the same way.
+ */
+const FORMULA_START = /^[=+\-@\t\r＝＋－＠]/u;
+/** A plain decimal number ("-100.00", "1050"): a spreadsheet reads it as a number, never a formula. */
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+
+/**
+ * A cell as it may go into a file a person opens in a spreadsheet: numbers, and text that is a plain
+ * decimal number (amounts, so a refund's -100.00 still sums), go as they are; any other text that
+ * starts with a formula character gets a leading single quote, which spreadsheets show as text.
+ * Only for downloads: the COPY path (stage.ts) writes exact values with csvLine.
+ */
+export function spreadsheetCell(v: Field): Field {
+  if (typeof v !== 'string' || PLAIN_NUMBER.test(v)) return v;
+  return FORMULA_START.test(v) ? `'${v}` : v;
+}
+
+/** A CSV line for a download: each cell neutralised (spreadsheetCell), then quoted as csvLine does. */
+export function downloadCsvLine(fields: readonly Field[]): string {
+  return csvLine(fields.map(spreadsheetCell));
+}
+
+/**
  * Streams CSV rows out of text chunks without holding more than one row at a time. Empty unquoted
  * fields come out as null (as COPY would read them).
  */
