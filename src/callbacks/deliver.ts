@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { logger } from '../shared/logger';
+import { destinationsFor, REFUSED_BY_POLICY, type Destinations } from './destinations';
 import { sendCallback, type AttemptResult } from './send';
 
 /** One claimed message: the head of its chain (pos 0) or a later message of the same endpoint and invoice. */
@@ -207,9 +208,13 @@ export interface ChainCounts {
 /**
  * Sends one chain in order: each message after the one before it has finished. A message that
  * will be retried holds the rest back (released, due with it); a dead one does not. `stopping`
- * releases the rest at once (the worker is shutting down).
+ * releases the rest at once (the worker is shutting down). Every send is checked against the
+ * config's destination policy (`destinations`; tests give one with a stub resolver).
  */
-export async function sendChain(chain: readonly Claimed[], config: Readonly<Config>, startedAt: Date, counts: ChainCounts, stopping: () => boolean = () => false): Promise<Recorded[]> {
+export async function sendChain(
+  chain: readonly Claimed[], config: Readonly<Config>, startedAt: Date, counts: ChainCounts, stopping: () => boolean = () => false,
+  destinations: Destinations = destinationsFor(config),
+): Promise<Recorded[]> {
   const c = config.callbacks;
   const out: Recorded[] = [];
   const url = chain[0].url ?? '';
@@ -220,7 +225,8 @@ export async function sendChain(chain: readonly Claimed[], config: Readonly<Conf
       for (const rest of chain.slice(i)) out.push(releaseOf(rest, new Date()));
       break;
     }
-    const r = await sendCallback({ url, deliveryId: m.public_id, body: m.payload, secrets, timeoutMs: c.timeoutMs });
+    const r = await sendCallback({ url, deliveryId: m.public_id, body: m.payload, secrets, timeoutMs: c.timeoutMs }, destinations);
+    if (r.detail) logger[r.error === REFUSED_BY_POLICY ? 'warn' : 'info']('callback not delivered', { messageId: m.public_id, endpointId: m.endpoint_id, error: r.error, reason: r.detail });
     const sentAt = new Date(Math.max(startedAt.getTime(), Date.now())); // retries wait from the end of the send
     const next = outcome(m, r, c.retryScheduleSeconds, sentAt);
     counts[next.status === 'delivered' ? 'delivered' : next.status === 'dead' ? 'dead' : 'retrying'] += 1;
@@ -240,14 +246,17 @@ export async function sendChain(chain: readonly Claimed[], config: Readonly<Conf
 /**
  * Delivers what is due now: claim up to `limit` chains (each an invoice's due messages, in order),
  * send the chains in parallel — each in order — and record every attempt. `now` is for tests (a
- * fake clock). The worker (worker.ts) runs the same steps as a pipeline instead.
+ * fake clock), and so is `destinations` (the production policy with a stub resolver). The worker
+ * (worker.ts) runs the same steps as a pipeline instead.
  */
-export async function deliverDue(knex: Knex, config: Readonly<Config>, now: Date = new Date(), limit = config.callbacks.batchSize): Promise<DeliveryReport> {
+export async function deliverDue(
+  knex: Knex, config: Readonly<Config>, now: Date = new Date(), limit = config.callbacks.batchSize, destinations: Destinations = destinationsFor(config),
+): Promise<DeliveryReport> {
   const rows = await recordAndClaim(knex, [], { now, limit: limit * MAX_CHAIN, heads: limit, timeoutMs: config.callbacks.timeoutMs });
   const counts: ChainCounts = { delivered: 0, retrying: 0, dead: 0 };
   if (!rows.length) return { claimed: 0, ...counts };
   const { chains, releases } = chainsOf(rows, now);
-  const sent = await Promise.all(chains.map((chain) => sendChain(chain, config, now, counts)));
+  const sent = await Promise.all(chains.map((chain) => sendChain(chain, config, now, counts, () => false, destinations)));
   await recordAndClaim(knex, [...releases, ...sent.flat()], null);
   return { claimed: rows.length, ...counts };
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { DELIVERY_FAILED, DestinationRefused, REFUSED_BY_POLICY, type Destinations } from './destinations';
 import { signatureHeader } from './signature';
 
 export interface Outgoing {
@@ -14,47 +15,15 @@ export interface AttemptResult {
   startedAt: Date;
   statusCode: number | null;
   latencyMs: number;
+  /** What the attempt records: an HTTP status, a timeout, or a generic failure — never a socket error code. */
   error: string | null;
   delivered: boolean;
+  /** Why it failed, for the log only (the socket error, what the policy refused): never recorded nor shown through the API. */
+  detail: string | null;
 }
 
 /** What is kept of a receiver's answer in the attempt's error: enough to diagnose, never unbounded. */
 const MAX_ERROR = 500;
-
-/**
- * Keep-alive connections per receiver through undici's dispatcher: about half the CPU per request
- * of node:http's ClientRequest on the bench's receiver (bench/callbacks.ts posts with both as its
- * ceiling), and it honours a receiver's Keep-Alive timeout instead of racing it. No cap on connections per origin
- * (a request queued for a connection would spend its timeout waiting; the worker's in-flight
- * limit, callbacks.batchSize, is the cap), one request at a time on each (no pipelining: a
- * receiver need not support it), and never a redirect followed (no redirect interceptor).
- */
-const agents = new Map<number, Agent>();
-function agentFor(timeoutMs: number): Agent {
-  let a = agents.get(timeoutMs);
-  if (!a) {
-    a = new Agent({ connections: null, pipelining: 1, connect: { timeout: timeoutMs } });
-    agents.set(timeoutMs, a);
-  }
-  return a;
-}
-
-/** Parsed endpoint URLs: a handful of endpoints, each sent thousands of messages. */
-const parsed = new Map<string, { origin: string; path: string } | null>();
-function target(s: string): { origin: string; path: string } | null {
-  let t = parsed.get(s);
-  if (t === undefined) {
-    try {
-      const u = new URL(s);
-      t = u.protocol === 'http:' || u.protocol === 'https:' ? { origin: u.origin, path: `${u.pathname}${u.search}` } : null;
-    } catch {
-      t = null;
-    }
-    if (parsed.size >= 1000) parsed.clear();
-    parsed.set(s, t);
-  }
-  return t;
-}
 
 /**
  * One exchange, settled once: by the response's end, by an error, or by the timeout — one timer for
@@ -79,11 +48,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     }, this.timeoutMs);
   }
 
-  done(statusCode: number | null, error: string | null): void {
+  done(statusCode: number | null, error: string | null, detail: string | null = null): void {
     if (this.settled) return;
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    this.resolve({ startedAt: this.startedAt, statusCode, latencyMs: Math.round(performance.now() - this.t0), error: error?.slice(0, MAX_ERROR) ?? null, delivered: error === null });
+    this.resolve({ startedAt: this.startedAt, statusCode, latencyMs: Math.round(performance.now() - this.t0), error: error?.slice(0, MAX_ERROR) ?? null, delivered: error === null, detail });
+  }
+
+  failed(e: Error & { code?: string }): void {
+    if (e instanceof DestinationRefused) this.done(null, REFUSED_BY_POLICY, e.message);
+    else this.done(null, DELIVERY_FAILED, e.code ? `${e.code}: ${e.message}` : e.message);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -109,22 +83,26 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, e: Error & { code?: string }): void {
-    this.done(null, e.code ?? e.message);
+    this.failed(e);
   }
 }
 
 /**
- * One POST: signed, cut off at the timeout (connect, headers and body alike), redirects not followed
- * (a 3xx is a failure: the URL was checked when registered, where it points next was not). Never throws.
+ * One POST: its URL checked against the policy again, connected only to an address the policy
+ * allows (destinations.ts), signed, cut off at the timeout (resolving, connect, headers and body
+ * alike), redirects not followed (a 3xx is a failure: where it points was never checked). Keep-alive
+ * connections per receiver through undici's dispatcher: about half the CPU per request of
+ * node:http's ClientRequest on the bench's receiver (bench/callbacks.ts posts with both as its
+ * ceiling), and it honours a receiver's Keep-Alive timeout instead of racing it. Never throws.
  */
-export function sendCallback(o: Outgoing): Promise<AttemptResult> {
+export function sendCallback(o: Outgoing, destinations: Destinations): Promise<AttemptResult> {
   return new Promise<AttemptResult>((resolve) => {
     const x = new Exchange(o.timeoutMs, resolve);
-    const t = target(o.url);
-    if (!t) return x.done(null, 'invalid URL');
+    const t = destinations.target(o.url);
+    if (t instanceof DestinationRefused) return x.failed(t);
     x.arm();
     try {
-      agentFor(o.timeoutMs).dispatch(
+      destinations.agent(o.timeoutMs).dispatch(
         {
           origin: t.origin,
           path: t.path,
@@ -143,7 +121,7 @@ export function sendCallback(o: Outgoing): Promise<AttemptResult> {
         x,
       );
     } catch (e) {
-      x.done(null, (e as Error & { code?: string }).code ?? (e as Error).message);
+      x.failed(e as Error);
     }
   });
 }

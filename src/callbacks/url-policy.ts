@@ -1,12 +1,15 @@
 import net from 'node:net';
 import type { Config } from '../config';
 import { ValidationError } from '../shared/errors';
+import { nonPublicReason } from '../shared/ip-address';
 
 /**
- * Where a callback may go. Production: https only, on a host from callbacks.allowedHosts (exact,
- * or ".suffix" for any subdomain), never an IP literal in a private, loopback or link-local range
- * nor "localhost" — no SSRF into the court's own network. Development and test: http(s) anywhere,
- * localhost included (a local receiver).
+ * Where a callback may go, by its URL: checked when an endpoint is registered or changed, and again
+ * before every send (a URL stored under a looser policy is not sent once the policy tightens).
+ * Production: https only, on a host from callbacks.allowedHosts (exact, or ".suffix" for any
+ * subdomain), never an IP literal that is not public unicast nor "localhost" — no SSRF into the
+ * court's own network. What a host name resolves to is checked at send time (destinations.ts).
+ * Development and test: http(s) anywhere, localhost included (a local receiver).
  */
 export function checkCallbackUrl(config: Readonly<Config>, raw: string): string {
   let url: URL;
@@ -23,7 +26,7 @@ export function checkCallbackUrl(config: Readonly<Config>, raw: string): string 
   if (url.protocol !== 'https:') throw refuse('must use https in production', 'url_scheme_not_allowed');
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (host === 'localhost' || host.endsWith('.localhost')) throw refuse('must not point at localhost', 'url_host_private');
-  if (net.isIP(host) && isPrivateAddress(host)) throw refuse('must not point at a private, loopback or link-local address', 'url_host_private');
+  if (net.isIP(host) && nonPublicReason(host)) throw refuse(`must not point at a private, loopback, link-local or other non-public address (${nonPublicReason(host)})`, 'url_host_private');
   if (!isAllowedHost(config.callbacks.allowedHosts, host)) throw refuse(`host ${host} is not on the allow-list (callbacks.allowedHosts)`, 'url_host_not_allowed');
   return url.toString();
 }
@@ -37,25 +40,4 @@ export function isAllowedHost(allowed: readonly string[], host: string): boolean
     const rule = a.toLowerCase();
     return rule.startsWith('.') ? host.endsWith(rule) && host.length > rule.length : host === rule;
   });
-}
-
-const PRIVATE_V4: [string, number][] = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-];
-
-export function isPrivateAddress(ip: string): boolean {
-  if (net.isIPv4(ip)) {
-    const n = v4(ip);
-    return PRIVATE_V4.some(([base, bits]) => (n >>> (32 - bits)) === (v4(base) >>> (32 - bits)));
-  }
-  const a = ip.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) return isPrivateAddress(mapped[1]);
-  if (/^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(a)) return true; // IPv4-mapped in hex form: refuse rather than decode
-  return a === '::' || a === '::1' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || /^ff/.test(a);
-}
-
-function v4(ip: string): number {
-  return ip.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
 }
