@@ -83,7 +83,7 @@ const zh = {
   } as Record<string, string>,
   remissionKinds: { deferral: '缓交', reduction: '减交', exemption: '免交' } as Record<string, string>,
   methods: { card: '银行卡', alipay: '支付宝', wechat_pay: '微信支付' } as Record<string, string>,
-  lineStatuses: { succeeded: '成功', disputed: '有争议', submitted: '退款处理中' } as Record<string, string>,
+  lineStatuses: { succeeded: '成功', disputed: '有争议', submitting: '退款处理中', submitted: '退款处理中' } as Record<string, string>,
 };
 
 export type Strings = typeof zh;
@@ -170,7 +170,7 @@ const en: Strings = {
   },
   remissionKinds: { deferral: 'Deferral', reduction: 'Reduction', exemption: 'Exemption' },
   methods: { card: 'Bank card', alipay: 'Alipay', wechat_pay: 'WeChat Pay' },
-  lineStatuses: { succeeded: 'Succeeded', disputed: 'Disputed', submitted: 'Refund under way' },
+  lineStatuses: { succeeded: 'Succeeded', disputed: 'Disputed', submitting: 'Refund under way', submitted: 'Refund under way' },
 };
 
 export const STRINGS: Readonly<Record<Lang, Strings>> = { zh, en };

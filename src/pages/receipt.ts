@@ -15,7 +15,7 @@ export interface ReceiptLine {
 /** Money that reached the court: a disputed payment was settled and is still shown. */
 const SETTLED_PAYMENT = new Set(['succeeded', 'disputed']);
 /** Refunds the litigant should know about: sent, or on their way. */
-const SHOWN_REFUND = new Set(['succeeded', 'submitted']);
+const SHOWN_REFUND = new Set(['succeeded', 'submitting', 'submitted']);
 
 const BEIJING = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',

@@ -200,7 +200,7 @@ const KINDS: Record<string, KindQuery> = {
           from invoices i
           cross join lateral (select count(*) as settled from payments x where x.invoice_id = i.id and x.status in ${SETTLED} and x.settled_amount > x.refunded_amount) n
           cross join lateral (select coalesce(sum(r.amount), 0) as amount from payments x join refunds r on r.payment_id = x.id
-                              where x.invoice_id = i.id and r.status in ('requested', 'approved', 'submitted')) u
+                              where x.invoice_id = i.id and r.status in ('requested', 'approved', 'submitting', 'submitted')) u
           where i.court_code = ? and i.paid_amount - i.refunded_amount > i.amount_due and i.paid_amount - i.refunded_amount - u.amount > i.amount_due
             and exists (select 1 from payments x where x.invoice_id = i.id and x.settled_at >= ? and x.settled_at < ? and x.status in ${SETTLED})`,
     bindings: [k.day.courtCode, k.day.start, k.day.end],

@@ -36,7 +36,8 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     await recordAudit(tx, { action: 'refund.flagged', entityType: 'refund', entityId: refund.public_id, after: { reason } }, `processor:${o.source}`);
     return { kind: 'flagged', reason };
   }
-  const next: RefundStatus | null = wanted ?? (refund.status === 'approved' ? 'submitted' : null);
+  // No outcome yet (pending, requires_action): a refund being submitted is now known to the processor.
+  const next: RefundStatus | null = wanted ?? (canMove(refund.status, 'submitted') ? 'submitted' : null);
   if (!next || !canMove(refund.status, next)) {
     await updateRefund(tx, refund.id, link);
     return { kind: 'unchanged', status: refund.status };

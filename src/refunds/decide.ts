@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/record';
 import type { PaymentRow } from '../payments/payment-store';
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import { lockRefund, presentRefund, updateRefund, type RefundRow } from './refund-store';
-import { canMove, type RefundStatus } from './transitions';
+import { CANCELLABLE, canMove, type RefundStatus } from './transitions';
 
 export const actorOf = (p: Principal) => `api_key:${p.keyId}`;
 
@@ -15,15 +15,19 @@ async function lockVisible(tx: Knex.Transaction, principal: Principal, id: strin
   return lockRefund(tx, found.id);
 }
 
-function mustMove(r: RefundRow, to: RefundStatus): void {
-  if (!canMove(r.status, to)) throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; it cannot be ${to}`);
+function mustMove(r: RefundRow, to: RefundStatus, only?: string): void {
+  if (canMove(r.status, to)) return;
+  const why = r.status === 'submitting' || r.status === 'submitted'
+    ? 'it has been sent to the processor (or may have been), and only the processor\'s answer settles it now'
+    : only ?? `it cannot be ${to}`;
+  throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; ${why}`);
 }
 
 /** Maker-checker: the approver is never the one who asked. */
 export async function approveRefund(tx: Knex.Transaction, principal: Principal, id: string, note?: string): Promise<RefundRow> {
   const r = await lockVisible(tx, principal, id);
   if (r.requested_by === actorOf(principal)) throw new ForbiddenError('a refund must be approved by someone other than who requested it', 'own_refund_request');
-  if (r.status !== 'requested') throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; only a requested refund can be approved`);
+  mustMove(r, 'approved', 'only a requested refund can be approved');
   const payment = (await tx<PaymentRow>('payments').where({ id: r.payment_id }).first())!;
   if (payment.status !== 'succeeded') throw new ConflictError('payment_disputed', `payment ${payment.public_id} is ${payment.status}; the refund cannot go ahead`);
   const after = await updateRefund(tx, r.id, { status: 'approved', approved_by: actorOf(principal), approved_at: new Date(), decided_note: note ?? null });
@@ -34,13 +38,13 @@ export async function approveRefund(tx: Knex.Transaction, principal: Principal, 
 export async function rejectRefund(tx: Knex.Transaction, principal: Principal, id: string, note: string): Promise<RefundRow> {
   const r = await lockVisible(tx, principal, id);
   if (r.requested_by === actorOf(principal)) throw new ForbiddenError('a refund must be decided by someone other than who requested it', 'own_refund_request');
-  if (r.status !== 'requested') throw new ConflictError(`refund_${r.status}`, `refund ${r.public_id} is ${r.status}; only a requested refund can be rejected`);
+  mustMove(r, 'rejected', 'only a requested refund can be rejected');
   const after = await updateRefund(tx, r.id, { status: 'rejected', rejected_by: actorOf(principal), rejected_at: new Date(), decided_note: note });
   await recordAudit(tx, { action: 'refund.rejected', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) });
   return after;
 }
 
-/** Before submission only: the requester (a clerk) or an approver may cancel. */
+/** Before submission only (never once `submitting`): the requester (a clerk) or an approver may cancel. */
 export async function cancelRefund(tx: Knex.Transaction, principal: Principal, id: string, note?: string): Promise<RefundRow> {
   const r = await lockVisible(tx, principal, id);
   if (principal.role === 'clerk' && r.requested_by !== actorOf(principal)) {
@@ -52,10 +56,11 @@ export async function cancelRefund(tx: Knex.Transaction, principal: Principal, i
   return after;
 }
 
-/** A dispute freezes the payment's money: refunds not yet sent are cancelled. */
+/** A dispute freezes the payment's money: refunds not yet sent are cancelled (one that may have been sent is left to the processor's answer). */
 export async function cancelOpenRefundsOfPayment(tx: Knex.Transaction, paymentId: number, why: string): Promise<void> {
-  const open = await tx<RefundRow>('refunds').where({ payment_id: paymentId }).whereIn('status', ['requested', 'approved']).forUpdate();
+  const open = await tx<RefundRow>('refunds').where({ payment_id: paymentId }).whereIn('status', CANCELLABLE).forUpdate();
   for (const r of open) {
+    if (!canMove(r.status, 'cancelled')) continue;
     const after = await updateRefund(tx, r.id, { status: 'cancelled', cancelled_by: 'system:dispute', cancelled_at: new Date(), decided_note: why });
     await recordAudit(tx, { action: 'refund.cancelled', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, 'system:dispute');
   }

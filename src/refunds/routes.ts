@@ -95,7 +95,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
     {
       method: 'post', path: '/v1/refunds/{refundId}/cancel', summary: 'Cancel a refund not yet submitted (its requester, or an approver)', tag: 'refunds', access: ['clerk', 'approver'],
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
-      responses: { 200: 'the refund, cancelled' },
+      responses: { 200: 'the refund, cancelled', 409: 'the refund is submitting or later (it may have reached the processor): nothing changes' },
       async write({ params, body, principal, config }, tx) {
         const r = await cancelRefund(tx, principal, params.refundId, (body as { note?: string }).note);
         return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };

@@ -7,6 +7,9 @@ import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
 import { applyRefundObservation } from './apply';
 import { lockRefund, presentRefund, updateRefund, type RefundRow } from './refund-store';
+import { canMove } from './transitions';
+
+const ACTOR = 'system:refund-submit';
 
 /** A Stripe answer that settles the question (the request itself was refused), as opposed to an unknown outcome. */
 function definitive(e: unknown): boolean {
@@ -14,15 +17,21 @@ function definitive(e: unknown): boolean {
   return type === 'StripeInvalidRequestError' || type === 'StripeCardError';
 }
 
+/** A refund whose submission is under way or unanswered: (re)sending it can only reach the same processor refund. */
+export const awaitingProcessor = (r: Pick<RefundRow, 'status' | 'processor_refund_id'>) =>
+  (r.status === 'submitting' || r.status === 'submitted') && !r.processor_refund_id;
+
 /**
- * Sends an approved refund to the processor. The refund row (and its reserved amount) was
- * committed before; its id is the Stripe idempotency key, so a retry, a second approver or the
- * sweep can only ever reach the same Stripe refund. A timeout or 5xx leaves it `submitted` with the
- * outcome unknown — settled later by the webhook or the sweep, never guessed.
+ * Sends an approved refund to the processor. First `submitting` is committed on its own: from that
+ * moment a submission may reach the processor, so no one can cancel the refund any more. Then the
+ * processor is called with no transaction open, the refund's id as idempotency key, so a retry, a
+ * second approver or the sweep can only ever reach the same Stripe refund. Its answer is applied in
+ * a new transaction. A refusal fails it; a timeout or 5xx leaves it `submitted` with the outcome
+ * unknown — settled later by the webhook or the sweep, never guessed.
  */
 export async function submitRefund(knex: Knex, p: Processor, refundId: number): Promise<RefundRow> {
-  const refund = (await knex<RefundRow>('refunds').where({ id: refundId }).first())!;
-  if (!['approved', 'submitted'].includes(refund.status)) return refund;
+  const refund = await beginSubmission(knex, refundId);
+  if (!awaitingProcessor(refund)) return refund;
   const payment = (await knex<PaymentRow>('payments').where({ id: refund.payment_id }).first())!;
   let created: Stripe.Refund;
   try {
@@ -37,13 +46,7 @@ export async function submitRefund(knex: Knex, p: Processor, refundId: number): 
   } catch (e) {
     if (definitive(e)) return markRefused(knex, refund.id, (e as Error).message);
     logger.warn('refund outcome unknown; the webhook or the sweep will settle it', { refundId: refund.public_id, err: (e as Error).message });
-    return knex.transaction(async (tx) => {
-      const r = await lockRefund(tx, refund.id);
-      if (r.status !== 'approved') return r;
-      const after = await updateRefund(tx, r.id, { status: 'submitted', submitted_at: new Date() });
-      await recordAudit(tx, { action: 'refund.submitted', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: { ...presentRefund(after), outcome: 'unknown' } }, 'system:refund-submit');
-      return after;
-    });
+    return markUnknown(knex, refund.id);
   }
   await knex.transaction((tx) =>
     applyRefundObservation(tx, refund, { source: 'refund-submit', processorRefundId: created.id, processorStatus: created.status, amount: created.amount, currency: created.currency }),
@@ -51,13 +54,35 @@ export async function submitRefund(knex: Knex, p: Processor, refundId: number): 
   return (await knex<RefundRow>('refunds').where({ id: refund.id }).first())!;
 }
 
+/** approved → submitting, committed before the call. A refund already under way is returned as it is. */
+async function beginSubmission(knex: Knex, id: number): Promise<RefundRow> {
+  return knex.transaction(async (tx) => {
+    const r = await lockRefund(tx, id);
+    if (!canMove(r.status, 'submitting')) return r;
+    const after = await updateRefund(tx, id, { status: 'submitting', submitted_at: new Date() });
+    await recordAudit(tx, { action: 'refund.submitting', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, ACTOR);
+    return after;
+  });
+}
+
+/** No answer (timeout, 5xx, connection lost): sent, outcome unknown. A webhook may have settled it meanwhile. */
+async function markUnknown(knex: Knex, id: number): Promise<RefundRow> {
+  return knex.transaction(async (tx) => {
+    const r = await lockRefund(tx, id);
+    if (r.status !== 'submitting' || !canMove(r.status, 'submitted')) return r;
+    const after = await updateRefund(tx, r.id, { status: 'submitted', submitted_at: r.submitted_at ?? new Date() });
+    await recordAudit(tx, { action: 'refund.submitted', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: { ...presentRefund(after), outcome: 'unknown' } }, ACTOR);
+    return after;
+  });
+}
+
 async function markRefused(knex: Knex, id: number, reason: string): Promise<RefundRow> {
   return knex.transaction(async (tx) => {
     const r = await lockRefund(tx, id);
-    if (!['approved', 'submitted'].includes(r.status) || r.processor_refund_id) return r;
+    if (!awaitingProcessor(r) || !canMove(r.status, 'failed')) return r;
     const after = await updateRefund(tx, id, { status: 'failed', failed_at: new Date(), failure_reason: `refused by the processor: ${reason}` });
     await emitCallback(tx, { type: 'refund.failed', invoiceId: r.invoice_id, paymentId: r.payment_id, refundId: r.id });
-    await recordAudit(tx, { action: 'refund.failed', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, 'system:refund-submit');
+    await recordAudit(tx, { action: 'refund.failed', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, ACTOR);
     return after;
   });
 }

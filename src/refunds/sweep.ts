@@ -5,6 +5,9 @@ import { applyRefundObservation } from './apply';
 import type { RefundRow } from './refund-store';
 import { submitRefund } from './submit';
 
+/** Sent, or maybe sent: only the processor's answer moves these on. */
+const UNDER_WAY = ['submitting', 'submitted'];
+
 export interface RefundSweepReport {
   submitted: number;
   checked: number;
@@ -12,15 +15,16 @@ export interface RefundSweepReport {
 }
 
 /**
- * Refunds whose outcome we do not know: approved but never sent (the process stopped), sent with
- * no answer (timeout, 5xx), or still pending at the processor. Sending again uses the same
- * idempotency key, so it can only find the refund Stripe already has.
+ * Refunds whose outcome we do not know: approved but never sent (the process stopped before
+ * `submitting`), submitting with no answer recorded (the process was killed after that commit, or
+ * mid-call), sent with no answer (timeout, 5xx), or still pending at the processor. Sending again
+ * uses the same idempotency key, so it can only find the refund Stripe already has, or make it once.
  */
 export async function sweepRefunds(knex: Knex, p: Processor, olderThanMinutes: number, limit = 200): Promise<RefundSweepReport> {
   const report: RefundSweepReport = { submitted: 0, checked: 0, errors: 0 };
   const cutoff = new Date(Date.now() - olderThanMinutes * 60_000);
   const stuck = await knex<RefundRow>('refunds')
-    .where((q) => q.where({ status: 'approved' }).orWhere((s) => s.where({ status: 'submitted' }).whereNull('processor_refund_id')))
+    .where((q) => q.where({ status: 'approved' }).orWhere((s) => s.whereIn('status', UNDER_WAY).whereNull('processor_refund_id')))
     .where('updated_at', '<', cutoff)
     .orderBy('id')
     .limit(limit);
@@ -33,7 +37,7 @@ export async function sweepRefunds(knex: Knex, p: Processor, olderThanMinutes: n
       logger.warn('refund sweep could not submit', { refundId: r.public_id, err: (e as Error).message });
     }
   }
-  const waiting = await knex<RefundRow>('refunds').where({ status: 'submitted' }).whereNotNull('processor_refund_id').where('updated_at', '<', cutoff).orderBy('id').limit(limit);
+  const waiting = await knex<RefundRow>('refunds').whereIn('status', UNDER_WAY).whereNotNull('processor_refund_id').where('updated_at', '<', cutoff).orderBy('id').limit(limit);
   for (const r of waiting) {
     report.checked += 1;
     try {
