@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Principal } from '../auth/principal';
+import { courtFilter, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { Queryable } from '../db';
 import { pageOf } from '../http/lists';
@@ -31,7 +31,17 @@ function messageQuery(db: Queryable, principal: Principal) {
     .join('invoices as i', 'i.id', 'm.invoice_id')
     .select('m.id', 'm.public_id', 'e.public_id as endpoint_public_id', 'i.public_id as invoice_public_id', 'm.type', 'm.status', 'm.attempts',
       'm.next_attempt_at', 'm.last_status_code', 'm.last_error', 'm.delivered_at', 'm.dead_at', 'm.created_at');
-  return scopeEndpoints(q, principal);
+  return scopeMessages(scopeEndpoints(q, principal), principal);
+}
+
+/**
+ * A message carries its invoice's court's data, whatever the endpoint covers now (an endpoint's
+ * courts can be narrowed after it was sent other courts' messages): an admin scoped to some courts
+ * sees, and replays, only messages about invoices of those courts.
+ */
+function scopeMessages(q: Knex.QueryBuilder, principal: Principal, invoiceAlias = 'i'): Knex.QueryBuilder {
+  const courts = courtFilter(principal);
+  return courts ? q.whereIn(`${invoiceAlias}.court_code`, courts) : q;
 }
 
 function present(m: MessageView) {
@@ -98,10 +108,11 @@ export async function replayMessage(tx: Knex.Transaction, principal: Principal, 
   return getMessage(tx, principal, id);
 }
 
-/** Every dead message of an endpoint back in the queue, oldest first (they keep their order). */
+/** Every dead message of an endpoint (of the admin's courts) back in the queue, oldest first (they keep their order). */
 export async function replayFailed(tx: Knex.Transaction, principal: Principal, endpointId: string) {
   const e = await loadVisibleEndpoint(tx, principal, endpointId, true);
-  const replayed = await tx('callback_messages').where({ endpoint_id: e.id, status: 'dead' }).update({ ...REQUEUE, next_attempt_at: tx.fn.now(), updated_at: tx.fn.now() });
+  const mine = scopeMessages(tx('callback_messages as m').join('invoices as i', 'i.id', 'm.invoice_id').where({ 'm.endpoint_id': e.id, 'm.status': 'dead' }), principal).select('m.id');
+  const replayed = await tx('callback_messages').whereIn('id', mine).update({ ...REQUEUE, next_attempt_at: tx.fn.now(), updated_at: tx.fn.now() });
   await recordAudit(tx, { action: 'callback_endpoint.replayed_failed', entityType: 'callback_endpoint', entityId: endpointId, after: { replayed } });
   return { endpointId, replayed };
 }
