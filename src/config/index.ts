@@ -68,6 +68,8 @@ export interface Config {
     source: 'list' | 'report';
     lateGraceDays: number;
     caseRecordsTimeoutMs: number;
+    /** The case records answer is read up to this many bytes; a larger one skips the check (never read whole). */
+    caseRecordsMaxBytes: number;
   };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
@@ -135,6 +137,7 @@ const schema = Joi.object<Config>({
     source: Joi.string().valid('list', 'report').required(),
     lateGraceDays: Joi.number().integer().min(0).max(30).required(),
     caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
+    caseRecordsMaxBytes: Joi.number().integer().min(1024).required(),
   }).required(),
   refunds: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),

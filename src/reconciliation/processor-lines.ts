@@ -92,9 +92,39 @@ async function stageFromReport(o: StageOptions, day: CourtDay, t: StageTables): 
     run = await stripe.reporting.reportRuns.retrieve(run.id);
   }
   if (run.status !== 'succeeded' || !run.result?.url) throw new Error(`report run ${run.id} ${run.status}: ${run.error ?? 'no result file'}`);
-  // Report files are fetched with the same secret key the client sends.
-  const res = await fetch(run.result.url, { headers: { authorization: `Bearer ${o.processor.secretKey}` } });
+  const fileUrl = reportFileUrl(o.processor.stripe, run.result.id, run.result.url);
+  // Report files are fetched with the same secret key the client sends: so only from Stripe's file host, and never through a redirect.
+  const res = await fetch(fileUrl, { headers: { authorization: `Bearer ${o.processor.secretKey}` }, redirect: 'manual' });
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    throw new Error(`report file ${run.result.id} download answered a redirect (HTTP ${res.status}), not followed`);
+  }
   if (!res.ok || !res.body) throw new Error(`report file ${run.result.id} download failed: HTTP ${res.status}`);
   return stageCsv(o.knex, o.embedded, t.lines, res.body as unknown as AsyncIterable<Uint8Array>, REPORT_COLUMNS);
+}
+
+/**
+ * Where the client's Stripe serves files: files.stripe.com beside api.stripe.com, or the stand-in's
+ * own origin when the client is pointed elsewhere (STRIPE_API_BASE: tests, the sandbox).
+ */
+export function stripeFilesOrigin(stripe: Stripe): string {
+  const host = String(stripe.getApiField('host'));
+  if (host === 'api.stripe.com') return 'https://files.stripe.com';
+  return new URL(`${String(stripe.getApiField('protocol'))}://${host}:${String(stripe.getApiField('port'))}`).origin;
+}
+
+/** A report run's file URL, if it is on Stripe's file host: the API key goes nowhere else. */
+export function reportFileUrl(stripe: Stripe, fileId: string, raw: string): URL {
+  const expected = stripeFilesOrigin(stripe);
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // refused below
+  }
+  if (!url || url.origin !== expected || url.username || url.password) {
+    throw new Error(`report file ${fileId} is not on Stripe's file host ${expected} (it names ${url ? url.host : 'no valid URL'}): not downloaded, the API key is sent only to Stripe`);
+  }
+  return url;
 }
 

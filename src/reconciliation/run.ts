@@ -64,7 +64,7 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
     const staged = await stageDayLines(stage, day, t);
     phase('stage');
     const payouts = await stagePayouts(stage, day, t);
-    const caseRecords = await fetchCaseRecords(court, day.date, config.reconciliation.caseRecordsTimeoutMs);
+    const caseRecords = await fetchCaseRecords(court, day.date, { timeoutMs: config.reconciliation.caseRecordsTimeoutMs, maxBytes: config.reconciliation.caseRecordsMaxBytes });
     phase('payouts+caseRecords');
     const plain = await buildMatched(knex, t, day, source);
     phase('match');
