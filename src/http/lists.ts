@@ -9,10 +9,17 @@ export function encodeCursor(id: number): string {
   return Buffer.from(`i:${id}`).toString('base64url');
 }
 
+/**
+ * A cursor is exactly what encodeCursor gave out: a row id (a positive safe integer, so never a
+ * number the bigint column cannot take) in its one encoding. Anything else is a 422 naming cursor.
+ */
 export function decodeCursor(cursor: string): number {
-  const m = /^i:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw ValidationError.field('cursor', 'not a cursor this service handed out', 'invalid_cursor');
-  return Number(m[1]);
+  const m = /^i:([1-9]\d{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const id = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(id) || encodeCursor(id) !== cursor) {
+    throw ValidationError.field('cursor', 'not a cursor this service handed out', 'invalid_cursor');
+  }
+  return id;
 }
 
 /** Limits a list to the courts the key may see; a court named in the query must be one of them (403). */
