@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import request from 'supertest';
+import * as submittingMigration from '../../db/migrations/20261201010000_refunds_submitting';
 import { buildApp } from '../../src/http/app';
 import { createStripeClient, stripeProcessor, type Processor } from '../../src/payments/processor';
 import { sweepRefunds } from '../../src/refunds/sweep';
@@ -169,6 +170,28 @@ describe('refunds: a crash mid-submission', () => {
     expect(await ledgerKinds(p.id)).to.deep.equal(['payment_settled']);
     const again = await api().post(`/v1/payments/${p.public_id}/refunds`).set(auth(clerk)).send({ amount: p.amount, reasonCode: 'overpayment' });
     expect(again.status, 'the whole payment is refundable again').to.equal(201);
+  });
+
+  it('when the previous version left a refund approved after a crash (it sent refunds while approved), then the migration makes it submitting, audited, nobody can cancel it, and the sweep sends it once', async () => {
+    const { p, id } = await requested(1100);
+    await knex('refunds').where({ public_id: id }).update({ status: 'approved', approved_by: 'api_key:key_before_upgrade', approved_at: new Date() });
+    await submittingMigration.up(knex);
+    expect(await refundRow(id)).to.include({ status: 'submitting', processor_refund_id: null });
+    const moved = await knex('audit_events').where({ entity_type: 'refund', entity_id: id }).orderBy('id', 'desc').first();
+    expect(moved).to.include({ action: 'refund.submitting', actor_type: 'system', actor_id: 'migration:20261201010000' });
+    const before = await snapshot(id, p);
+    await expectNobodyCanStop(id);
+    expect(await snapshot(id, p), 'nothing changed').to.deep.equal(before);
+
+    const keys: string[] = [];
+    stripeApi().post('/v1/refunds').reply(function (_uri, body) {
+      keys.push(String(this.req.headers['idempotency-key']));
+      return [200, aRefund({ amount: Number(formBody(body).amount), status: 'succeeded', payment_intent: p.payment_intent_id, metadata: { refund_id: id } })];
+    });
+    expect(await sweepThisRefund(id, testEnv().processor)).to.include({ submitted: 1, errors: 0 });
+    expect(keys).to.deep.equal([`courtpay-refund-${id}`]);
+    expect(await refundRow(id)).to.include({ status: 'succeeded' });
+    expect(await ledgerKinds(p.id)).to.deep.equal(['payment_settled', 'refund_settled']);
   });
 
   describe('a real SIGKILL of the service while the processor holds the refund call', () => {
