@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { ensureDemoKeys } from './demo-keys';
+import { handleProcessFaults } from './process-faults';
 import { startService } from './service';
 import { logger, setLogLevel } from './shared/logger';
 
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   }
   setLogLevel(config.log.level);
   const service = await startService(config);
+  handleProcessFaults(() => service.stop());
   const base = `http://localhost:${service.port}`;
   const lines = [
     '',

@@ -6,7 +6,8 @@ import { openDatabase, type Database } from './db';
 import { buildApp } from './http/app';
 import { callbackJobs, startCallbackWorker } from './callbacks/worker';
 import { reconciliationJobs } from './reconciliation/jobs';
-import { inProcessRunner, pgBossRunner, type JobRunner } from './jobs/runner';
+import { pgBossRunner } from './jobs/pg-boss-runner';
+import { inProcessRunner, type JobRunner, type JobSpec } from './jobs/runner';
 import type { Processor } from './payments/processor';
 import { setUpProcessor } from './payments/setup';
 import { sweepPendingPayments } from './payments/sweep';
@@ -61,18 +62,33 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   return { server, port, db, processor, sandbox, stop };
 }
 
+/**
+ * Every scheduled job the service runs, in one list that both runners take as it is. A capability
+ * adds its jobs here as JobSpecs (name, cron, tz, expireInSeconds, run), e.g. a daily purge:
+ * `...idempotencyJobs(db.knex, config)`. A job's failure is logged and counted by the runner and
+ * never ends the service; it runs again at its next tick.
+ */
+function serviceJobs(db: Database, config: Readonly<Config>, processor: Processor): JobSpec[] {
+  return [processorSweepJob(db, config, processor), ...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config)];
+}
+
 async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {
   const runner = db.embedded ? inProcessRunner() : await pgBossRunner(config.db.url!);
-  await runner.register({
+  for (const spec of serviceJobs(db, config, processor)) await runner.register(spec);
+  return runner;
+}
+
+function processorSweepJob(db: Database, config: Readonly<Config>, processor: Processor): JobSpec {
+  return {
     name: 'processor-sweep',
     cron: config.payments.sweepCron,
+    // A sweep takes seconds; one still active after 3 minutes is dead, and the next tick (5 minutes by default) may start.
+    expireInSeconds: 180,
     run: async () => {
       const report = await sweepPendingPayments(db.knex, processor, config.payments.sweepAfterMinutes);
       if (report.checked || report.eventsRetried || report.errors) logger.info('payments sweep', { ...report });
       const refunds = await sweepRefunds(db.knex, processor, config.refunds.sweepAfterMinutes);
       if (refunds.submitted || refunds.checked || refunds.errors) logger.info('refunds sweep', { ...refunds });
     },
-  });
-  for (const spec of [...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config)]) await runner.register(spec);
-  return runner;
+  };
 }

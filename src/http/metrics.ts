@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+import { registerJobMetrics } from '../jobs/metrics';
 
 export interface Metrics {
   registry: client.Registry;
@@ -13,6 +14,7 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  registerJobMetrics(registry);
   const duration = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status',

@@ -5,6 +5,7 @@ import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
 import { previousDay } from './court-day';
 import { reconcileCourts } from './run';
+import { STALE_RUN_MINUTES } from './run-store';
 
 /**
  * The nightly runs: one job per time zone the courts use, at the configured time (02:00) in that
@@ -18,6 +19,8 @@ export function reconciliationJobs(knex: Knex, config: Readonly<Config>, process
     name: `reconciliation-${tz.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
     cron: config.reconciliation.cron,
     tz,
+    // A night's run can take a while (report source); after this it is dead, as its court-day claim is.
+    expireInSeconds: STALE_RUN_MINUTES * 60,
     async run() {
       const outcomes = await reconcileCourts({ knex, config, processor }, { date: previousDay(tz), courtCodes, startedBy: 'job:reconciliation' });
       const failed = outcomes.filter((o) => o.outcome === 'failed');
