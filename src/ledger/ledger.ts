@@ -19,6 +19,8 @@ export interface LedgerPosting {
   courtCode: string;
   invoiceId?: number | null;
   paymentId?: number | null;
+  /** The refund it belongs to (refund_settled, refund_returned): how reconciliation finds a refund's posting. */
+  refundId?: number | null;
   /** What caused it: an event id, a job run, a request id. */
   source: string;
   description?: string;
@@ -40,7 +42,7 @@ export function postingRow(p: LedgerPosting) {
   const lines = p.lines.filter((l) => l.amount !== 0);
   if (lines.reduce((s, l) => s + l.amount, 0) !== 0) throw new UnbalancedPostingError(`ledger posting ${p.kind} does not balance`);
   if (!lines.length) return null;
-  return { kind: p.kind, court_code: p.courtCode, invoice_id: p.invoiceId ?? null, payment_id: p.paymentId ?? null, source: p.source, description: p.description ?? null, lines };
+  return { kind: p.kind, court_code: p.courtCode, invoice_id: p.invoiceId ?? null, payment_id: p.paymentId ?? null, refund_id: p.refundId ?? null, source: p.source, description: p.description ?? null, lines };
 }
 
 export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<number> {
@@ -49,12 +51,12 @@ export async function post(tx: Knex.Transaction, p: LedgerPosting): Promise<numb
   // One round trip: the transaction row and its lines in one statement.
   const { rows } = await tx.raw(
     `with t as (
-       insert into ledger_transactions (kind, court_code, invoice_id, payment_id, source, description) values (?, ?, ?, ?, ?, ?) returning id
+       insert into ledger_transactions (kind, court_code, invoice_id, payment_id, refund_id, source, description) values (?, ?, ?, ?, ?, ?, ?) returning id
      )
      insert into ledger_entries (transaction_id, account, court_code, invoice_id, amount)
      select t.id, l.account, ?, ?, l.amount from t, jsonb_to_recordset(?::jsonb) as l(account text, amount bigint)
      returning transaction_id`,
-    [row.kind, row.court_code, row.invoice_id, row.payment_id, row.source, row.description, row.court_code, row.invoice_id, JSON.stringify(row.lines)],
+    [row.kind, row.court_code, row.invoice_id, row.payment_id, row.refund_id, row.source, row.description, row.court_code, row.invoice_id, JSON.stringify(row.lines)],
   );
   return rows[0].transaction_id as number;
 }

@@ -81,9 +81,9 @@ held as (
    where go.payment is null and go.payment_id is not null for update of p
 ),
 lt as (
-  insert into ledger_transactions (kind, court_code, invoice_id, payment_id, source, description)
-  select t.kind, t.court_code, t.invoice_id, t.payment_id, t.source, t.description
-    from pay, jsonb_to_record(pay.posting) as t(kind text, court_code text, invoice_id bigint, payment_id bigint, source text, description text)
+  insert into ledger_transactions (kind, court_code, invoice_id, payment_id, refund_id, source, description)
+  select t.kind, t.court_code, t.invoice_id, t.payment_id, t.refund_id, t.source, t.description
+    from pay, jsonb_to_record(pay.posting) as t(kind text, court_code text, invoice_id bigint, payment_id bigint, refund_id bigint, source text, description text)
    where pay.posting is not null
   returning id, payment_id
 ),

@@ -52,3 +52,22 @@ export function closedCourtDay(config: Readonly<Config>, courtCode: string, date
 export function previousDay(timeZone: string, now = new Date()): string {
   return addDays(courtToday(timeZone, now), -1);
 }
+
+/**
+ * The processor account's day: every court shares the account, so its day is the courts' calendar
+ * day, in the time zone they share (courtCode is empty: the day is no court's). Courts in several
+ * time zones have no one account day: the account-level run then refuses, naming why.
+ */
+export function accountTimeZone(config: Readonly<Config>): string {
+  const zones = [...new Set(config.courts.map((c) => c.timeZone))];
+  if (zones.length !== 1) {
+    throw ValidationError.field('courtCode', `the courts use ${zones.length} time zones (${zones.join(', ')}): the account-level run needs one; reconcile each court`, 'account_day_ambiguous');
+  }
+  return zones[0];
+}
+
+export function closedAccountDay(config: Readonly<Config>, date: string, now = new Date()): CourtDay {
+  const timeZone = accountTimeZone(config);
+  if (date >= courtToday(timeZone, now)) throw ValidationError.field('date', `${date} has not ended yet (${timeZone})`, 'date_not_closed');
+  return courtDay({ code: '', timeZone }, date);
+}

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db';
+import { openRefundSql } from '../refunds/overdue';
+import { paymentLineNotElsewhere, refundLineNotElsewhere } from './other-days';
 import type { CourtDay } from './court-day';
 import type { PayoutHeader } from './processor-lines';
 import type { StageTables } from './stage';
@@ -36,7 +38,7 @@ export async function buildMatched(knex: Knex, t: StageTables, day: CourtDay, he
       await tx.raw(`set local work_mem = '256MB'; set local jit = off`);
       await tx.raw(
         `create unlogged table ${t.matched} as
-         select s.bt_id, s.category, lower(s.currency) as currency, round(s.gross * 100)::bigint as gross, round(s.fee * 100)::bigint as fee,
+         select s.bt_id, s.created_utc, s.category, lower(s.currency) as currency, round(s.gross * 100)::bigint as gross, round(s.fee * 100)::bigint as fee,
            round(s.net * 100)::bigint as net, s.source_id, nullif(s.payment_intent_id, '') as payment_intent_id, coalesce(nullif(s.charge_id, ''), s.source_id) as charge_id,
            nullif(s.meta_payment_id, '') as meta_payment_id, nullif(s.meta_refund_id, '') as meta_refund_id,
            p.id as payment_id, p.amount as p_amount, lower(p.currency) as p_currency, p.status as p_status, p.invoice_id as p_invoice_id,
@@ -141,8 +143,7 @@ type KindQuery = (t: StageTables, k: KindContext) => { sql: string; bindings: Kn
 
 const healed = (t: StageTables) => `(
   (m.category = 'charge' and m.payment_id in (select payment_id from ledger_transactions where source = ? and kind = 'payment_settled'))
-  or (m.category = 'refund' and m.refund_id in (select r.id from ledger_transactions lt join refunds r on lt.description = 'refund ' || r.public_id
-                                                where lt.source = ? and lt.kind = 'refund_settled')))`;
+  or (m.category = 'refund' and m.refund_id in (select refund_id from ledger_transactions where source = ? and kind = 'refund_settled' and refund_id is not null)))`;
 
 const KINDS: Record<string, KindQuery> = {
   missing_in_ledger: (t, k) => ({
@@ -180,15 +181,17 @@ const KINDS: Record<string, KindQuery> = {
             null, p.charge_id, p.payment_intent_id, null, p.id, null::bigint, p.invoice_id, null, p.settled_amount, null::bigint, lower(p.currency),
             'we recorded the payment settled; the processor has no line for it this day'
           from ${t.matched} m join payments p on p.id = m.payment_id
-          where m.bt_id is null
+          where m.bt_id is null and ${paymentLineNotElsewhere('p')}
+            -- its line came without our metadata and was found by the PaymentIntent or charge id
+            and not exists (select 1 from ${t.matched} l where l.payment_id = p.id and l.bt_id is not null and l.category = 'charge')
           union all
           select 'missing_at_processor', 'refund:' || r.public_id, 'open', case when ?::timestamptz < r.succeeded_at + make_interval(days => ?) then 'late' else 'missing' end,
             null, r.processor_refund_id, null, null, r.payment_id, r.id, r.invoice_id, null, r.amount, null::bigint, lower(r.currency),
             'we recorded the refund succeeded; the processor has no line for it this day'
           from refunds r
           where r.court_code = ? and r.succeeded_at >= ? and r.succeeded_at < ? and r.status = 'succeeded'
-            and not exists (select 1 from ${t.matched} m where m.refund_id = r.id)`,
-    bindings: [k.now, k.graceDays, k.now, k.graceDays, k.day.courtCode, k.day.start, k.day.end],
+            and not exists (select 1 from ${t.matched} m where m.refund_id = r.id) and ${refundLineNotElsewhere('r')}`,
+    bindings: [k.now, k.graceDays, k.runId, k.now, k.graceDays, k.day.courtCode, k.day.start, k.day.end, k.runId],
   }),
   duplicate_payment: (_t, k) => ({
     sql: `select 'duplicate_payment', 'invoice:' || i.public_id, 'open', null, null, null, null, null, null::bigint, null::bigint, i.id, null,
@@ -200,7 +203,7 @@ const KINDS: Record<string, KindQuery> = {
           from invoices i
           cross join lateral (select count(*) as settled from payments x where x.invoice_id = i.id and x.status in ${SETTLED} and x.settled_amount > x.refunded_amount) n
           cross join lateral (select coalesce(sum(r.amount), 0) as amount from payments x join refunds r on r.payment_id = x.id
-                              where x.invoice_id = i.id and r.status in ('requested', 'approved', 'submitting', 'submitted')) u
+                              where x.invoice_id = i.id and ${openRefundSql('r')}) u
           where i.court_code = ? and i.paid_amount - i.refunded_amount > i.amount_due and i.paid_amount - i.refunded_amount - u.amount > i.amount_due
             and exists (select 1 from payments x where x.invoice_id = i.id and x.settled_at >= ? and x.settled_at < ? and x.status in ${SETTLED})`,
     bindings: [k.day.courtCode, k.day.start, k.day.end],
@@ -228,7 +231,8 @@ const KINDS: Record<string, KindQuery> = {
   refund_overdue: (_t, k) => ({
     sql: `select 'refund_overdue', 'refund:' || r.public_id, 'open', null, null, r.processor_refund_id, null, null, r.payment_id, r.id, r.invoice_id, null,
             r.amount, 0::bigint, lower(r.currency), 'statutory refund due ' || r.due_date::text || ', still ' || r.status
-          from refunds r where r.court_code = ? and r.due_date = ?::date and r.status not in ('succeeded', 'cancelled')`,
+          -- due on the day just ended and still open: overdue from today, by the one definition (refunds/overdue.ts)
+          from refunds r where r.court_code = ? and r.due_date = ?::date and ${openRefundSql('r')}`,
     bindings: [k.day.courtCode, k.day.date],
   }),
   unpaid_overdue: (_t, k) => ({

@@ -37,7 +37,8 @@ export function lineOf(bt: Stripe.BalanceTransaction): Field[] {
   const src = bt.source && typeof bt.source === 'object' ? (bt.source as unknown as Record<string, unknown>) : null;
   const refund = src?.object === 'refund';
   const meta = (src?.metadata ?? {}) as Record<string, string>;
-  const chargeId = src?.object === 'charge' ? String(src.id) : refund ? idOf(src?.charge) : null;
+  // A refund's and a dispute's charge is how a line without our metadata is still found to be ours.
+  const chargeId = src?.object === 'charge' ? String(src.id) : refund || src?.object === 'dispute' ? idOf(src?.charge) : null;
   return [
     bt.id, new Date(bt.created * 1000).toISOString(), bt.currency, fenToDecimal(bt.amount), fenToDecimal(bt.fee), fenToDecimal(bt.net),
     bt.reporting_category, idOf(bt.source), chargeId, idOf(src?.payment_intent),

@@ -9,12 +9,13 @@ import type { RouteDef } from '../http/route';
 import { isoDate } from '../http/validate';
 import type { Processor } from '../payments/processor';
 import { ConflictError } from '../shared/errors';
-import { closedCourtDay } from './court-day';
+import { UNATTRIBUTED_KIND } from './account-run';
+import { closedAccountDay, closedCourtDay } from './court-day';
 import { KIND_NAMES } from './findings';
 import { itemsCsvHeader, itemCsvLine } from './items-csv';
 import { resolveItem } from './resolve';
 import { reconcileCourts } from './run';
-import { countsByKind, itemQuery, loadVisibleRun, presentItem, presentRun, type ItemView, type RunRow } from './run-store';
+import { countsByKind, itemQuery, loadVisibleRun, presentItem, presentRun, runOfDay, type ItemView, type RunRow } from './run-store';
 
 const runIdParam = Joi.object({ runId: Joi.string().pattern(/^rec_[A-Za-z0-9]{1,40}$/).required() });
 const CSV_PAGE = 1000;
@@ -32,7 +33,7 @@ function courtsFor(config: Readonly<Config>, principal: Principal, courtCode?: s
 async function streamCsv(db: Queryable, res: Response, run: RunRow, where: { kind?: string; status?: string }): Promise<void> {
   res.status(200);
   res.setHeader('content-type', 'text/csv; charset=utf-8');
-  res.setHeader('content-disposition', `attachment; filename="reconciliation-${run.court_code}-${run.business_date}.csv"`);
+  res.setHeader('content-disposition', `attachment; filename="reconciliation-${run.court_code ?? 'account'}-${run.business_date}.csv"`);
   res.write(itemsCsvHeader());
   let after = 0;
   for (;;) {
@@ -55,18 +56,21 @@ async function streamCsv(db: Queryable, res: Response, run: RunRow, where: { kin
 export function reconciliationRoutes(processor: Processor): RouteDef[] {
   return [
     {
-      method: 'post', path: '/v1/reconciliations', summary: 'Run (or rerun, replacing its results) the reconciliation of a court-day', tag: 'reconciliation', access: ['finance'],
+      method: 'post', path: '/v1/reconciliations', summary: 'Run (or rerun, replacing its results) the reconciliation of a court-day; without courtCode every court in scope, and for an all-courts key the account-level run (every processor line; unattributed ones reported)', tag: 'reconciliation', access: ['finance'],
       body: Joi.object({ date: isoDate().required(), courtCode: Joi.string().pattern(/^\d{4,6}$/) }),
       responses: { 201: '{ data: [run] } — completed or failed (with failureReason)', 409: 'a run of that court-day is in progress' },
       async read({ db, config, principal, body }) {
         const courts = courtsFor(config, principal, body.courtCode);
+        // Every court, asked by a key that sees every court: the account-level run of the day too.
+        const account = !body.courtCode && principal.allCourts;
         for (const c of courts) closedCourtDay(config, c, body.date);
-        const outcomes = await reconcileCourts({ knex: db, config, processor }, { date: body.date, courtCodes: courts, startedBy: `api_key:${principal.keyId}` });
+        if (account) closedAccountDay(config, body.date);
+        const outcomes = await reconcileCourts({ knex: db, config, processor }, { date: body.date, courtCodes: courts, account, startedBy: `api_key:${principal.keyId}` });
         const busy = outcomes.filter((o) => o.outcome === 'already_running');
         if (busy.length && courts.length === 1) throw new ConflictError('reconciliation_running', `the reconciliation of court ${courts[0]} for ${body.date} is already running`);
         const data = [];
         for (const o of outcomes) {
-          const row = o.outcome === 'already_running' ? await db<RunRow>('reconciliation_runs').where({ court_code: o.courtCode, business_date: o.date }).first() : o.run;
+          const row = o.outcome === 'already_running' ? await runOfDay(db, o.courtCode, o.date) : o.run;
           if (row) data.push(presentRun(row as RunRow, await countsByKind(db, (row as RunRow).id)));
         }
         return { status: 201, body: { data } };
@@ -78,6 +82,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
         date: isoDate(),
         courtCode: Joi.string().max(10),
         status: Joi.string().valid('running', 'completed', 'failed'),
+        scope: Joi.string().valid('court', 'account'),
         limit: Joi.number().integer().min(1).max(200).default(50),
         cursor: Joi.string().max(200),
       }),
@@ -87,6 +92,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
         withinCourts(q, 'court_code', config, principal, query.courtCode);
         if (query.date) q.where('business_date', query.date);
         if (query.status) q.where('status', query.status);
+        if (query.scope) q.where('scope', query.scope);
         const { rows, nextCursor } = await pageOf<RunRow>(q, 'id', query);
         return { status: 200, body: { data: rows.map((r) => presentRun(r)), nextCursor } };
       },
@@ -103,7 +109,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
       method: 'get', path: '/v1/reconciliations/{runId}/items', summary: 'A run\'s discrepancy lines, by kind; Accept: text/csv for the CSV export', tag: 'reconciliation', access: ['finance'],
       params: runIdParam,
       query: Joi.object({
-        kind: Joi.string().valid(...KIND_NAMES),
+        kind: Joi.string().valid(...KIND_NAMES, UNATTRIBUTED_KIND),
         status: Joi.string().valid('open', 'healed', 'resolved'),
         limit: Joi.number().integer().min(1).max(500).default(100),
         cursor: Joi.string().max(200),

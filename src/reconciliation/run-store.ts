@@ -5,11 +5,15 @@ import type { Queryable } from '../db';
 import { NotFoundError } from '../shared/errors';
 
 export type RunStatus = 'running' | 'completed' | 'failed';
+/** court: one court-day; account: the processor account's whole day, no court (all-courts keys only). */
+export type RunScope = 'court' | 'account';
 
 export interface RunRow {
   id: number;
   public_id: string;
-  court_code: string;
+  /** Null on an account-level run. */
+  court_code: string | null;
+  scope: RunScope;
   business_date: string;
   status: RunStatus;
   source: 'list' | 'report';
@@ -27,7 +31,7 @@ export interface ItemRow {
   id: number;
   public_id: string;
   run_id: number;
-  court_code: string;
+  court_code: string | null;
   kind: string;
   item_key: string;
   status: 'open' | 'healed' | 'resolved';
@@ -60,22 +64,32 @@ export const STALE_RUN_MINUTES = 30;
  * and clears its unresolved items. Null when another run holds it — the database decides, under the
  * row lock the upsert takes, so two instances starting at once cannot both run it.
  */
-export async function claimRun(knex: Knex, o: { courtCode: string; date: string; source: 'list' | 'report'; startedBy: string }): Promise<RunRow | null> {
+export async function claimRun(knex: Knex, o: { courtCode: string | null; date: string; source: 'list' | 'report'; startedBy: string }): Promise<RunRow | null> {
+  // An account-level run (no court) is one per date, by its own partial unique index.
+  const target = o.courtCode === null ? `(business_date) where scope = 'account'` : '(court_code, business_date)';
   return knex.transaction(async (tx) => {
     const { rows } = await tx.raw(
-      `insert into reconciliation_runs (public_id, court_code, business_date, status, source, started_by)
-       values (?, ?, ?, 'running', ?, ?)
-       on conflict (court_code, business_date) do update
+      `insert into reconciliation_runs (public_id, court_code, scope, business_date, status, source, started_by)
+       values (?, ?, ?, ?, 'running', ?, ?)
+       on conflict ${target} do update
          set status = 'running', attempt = reconciliation_runs.attempt + 1, source = excluded.source, started_by = excluded.started_by,
              started_at = now(), finished_at = null, failure_reason = null, totals = null, checks = '{}'
          where reconciliation_runs.status <> 'running' or reconciliation_runs.started_at < now() - make_interval(mins => ?)
        returning *`,
-      [publicId('rec'), o.courtCode, o.date, o.source, o.startedBy, STALE_RUN_MINUTES],
+      [publicId('rec'), o.courtCode, o.courtCode === null ? 'account' : 'court', o.date, o.source, o.startedBy, STALE_RUN_MINUTES],
     );
     const run = rows[0] as RunRow | undefined;
     if (run) await tx('reconciliation_items').where({ run_id: run.id }).whereNot({ status: 'resolved' }).delete();
     return run ?? null;
   });
+}
+
+/** A court-day's run, or (courtCode null) the account-level run of the date. */
+export async function runOfDay(db: Queryable, courtCode: string | null, date: string): Promise<RunRow | undefined> {
+  const q = db<RunRow>('reconciliation_runs').where({ business_date: date });
+  if (courtCode === null) q.where({ scope: 'account' });
+  else q.where({ court_code: courtCode });
+  return (await q.first()) as RunRow | undefined;
 }
 
 export async function failRun(knex: Knex, runId: number, reason: string): Promise<RunRow> {
@@ -97,8 +111,15 @@ export async function completeRun(tx: Knex.Transaction, runId: number, totals: u
 export async function loadVisibleRun(db: Queryable, principal: Principal, id: string): Promise<RunRow> {
   const run = (await db<RunRow>('reconciliation_runs').where({ public_id: id }).first()) as RunRow | undefined;
   if (!run) throw new NotFoundError(`reconciliation run ${id}`);
-  assertCanSee(principal, run.court_code, `reconciliation run ${id}`);
+  assertCanSeeRunCourt(principal, run.court_code, `reconciliation run ${id}`);
   return run;
+}
+
+/** A run's or item's court: an account-level one (null) is every court's, so only an all-courts key sees it (else 404). */
+export function assertCanSeeRunCourt(principal: Principal, courtCode: string | null, what: string): void {
+  if (courtCode === null) {
+    if (!principal.allCourts) throw new NotFoundError(what);
+  } else assertCanSee(principal, courtCode, what);
 }
 
 export async function countsByKind(db: Queryable, runId: number): Promise<Record<string, { total: number; open: number; healed: number; resolved: number }>> {
@@ -124,6 +145,7 @@ export function presentRun(r: RunRow, counts?: Record<string, unknown>) {
   return {
     id: r.public_id,
     courtCode: r.court_code,
+    scope: r.scope,
     date: r.business_date,
     status: r.status,
     source: r.source,

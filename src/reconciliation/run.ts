@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import type { Config } from '../config';
+import { initCallbacks } from '../callbacks/emit';
 import { requireCourt } from '../courts/courts';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
@@ -9,6 +10,8 @@ import { closedCourtDay } from './court-day';
 import { postProcessorFees } from './fees';
 import { buildMatched, lineTotals, payoutTotals, writeItems } from './findings';
 import { healMissedSettlements } from './heal';
+import { recordOtherDayLines, resolveFoundElsewhere } from './other-days';
+import { reconcileAccountDay } from './account-run';
 import { stageDayLines, stagePayouts } from './processor-lines';
 import { claimRun, completeRun, failRun, type RunRow } from './run-store';
 import { createStage, dropStage, stageTables } from './stage';
@@ -33,7 +36,7 @@ export interface ReconcileRequest {
 
 export type ReconcileOutcome =
   | { outcome: 'completed' | 'failed'; run: RunRow }
-  | { outcome: 'already_running'; courtCode: string; date: string };
+  | { outcome: 'already_running'; courtCode: string | null; date: string };
 
 /**
  * One court-day's reconciliation. Claim the day (or learn another run holds it); stage the
@@ -43,6 +46,9 @@ export type ReconcileOutcome =
  */
 export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileRequest): Promise<ReconcileOutcome> {
   const { knex, config } = deps;
+  // A heal applies the webhook's code, which queues callbacks: the callbacks module's presenters need
+  // the configuration whichever entry point (API, job, command line) runs this.
+  initCallbacks(config);
   const now = req.now ?? new Date();
   const day = closedCourtDay(config, req.courtCode, req.date, now);
   const court = requireCourt(config, req.courtCode);
@@ -71,10 +77,12 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
     const heal = await healMissedSettlements(knex, t, source);
     phase('heal');
     const completed = await knex.transaction(async (tx) => {
+      const otherDayLines = await recordOtherDayLines(tx, t, run.id, day);
       await writeItems(tx, t, {
         runId: run.id, day, healSource: source, now, graceDays: config.reconciliation.lateGraceDays, payouts,
         caseRecords: caseRecords.status === 'checked' ? caseRecords.records : null,
       });
+      const resolvedElsewhere = await resolveFoundElsewhere(tx, run.id, run.public_id, day);
       phase('items');
       const lines = await lineTotals(tx, t, plain);
       const fees = await postProcessorFees(tx, day, run.id, source, lines.processorFees);
@@ -96,6 +104,8 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
       const checks = {
         caseRecords: caseRecords.status === 'checked' ? { status: 'checked', records: caseRecords.records.length } : caseRecords,
         healing: { healed: heal.healed, notHealed: heal.notHealed },
+        // Lines of this day whose payment or refund we settled on another court-day (matched here, reported on neither day).
+        otherDays: { lines: otherDayLines, itemsResolvedOnOtherDays: resolvedElsewhere },
       };
       return completeRun(tx, run.id, totals, checks);
     });
@@ -117,9 +127,14 @@ function describe(e: unknown): string {
   return err.message ?? String(e);
 }
 
-/** The courts a run covers: the one named, or every court (each its own court-day). */
-export async function reconcileCourts(deps: ReconcileDeps, o: Omit<ReconcileRequest, 'courtCode'> & { courtCodes: string[] }): Promise<ReconcileOutcome[]> {
+/**
+ * The one entry of the API, the nightly job and the command line: the courts named (each its own
+ * court-day) and, with `account`, then the account-level run of the date (every processor line,
+ * the unattributed ones reported; see account-run.ts).
+ */
+export async function reconcileCourts(deps: ReconcileDeps, o: Omit<ReconcileRequest, 'courtCode'> & { courtCodes: string[]; account?: boolean }): Promise<ReconcileOutcome[]> {
   const out: ReconcileOutcome[] = [];
   for (const courtCode of o.courtCodes) out.push(await reconcileCourtDay(deps, { ...o, courtCode }));
+  if (o.account) out.push(await reconcileAccountDay(deps, o));
   return out;
 }

@@ -42,7 +42,7 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     await updateRefund(tx, refund.id, link);
     return { kind: 'unchanged', status: refund.status };
   }
-  const base = { courtCode: refund.court_code, invoiceId: refund.invoice_id, paymentId: refund.payment_id, source: o.source };
+  const base = { courtCode: refund.court_code, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id, source: o.source };
   const changes: Partial<RefundRow> = { ...link, status: next };
   if (next === 'succeeded') {
     await post(tx, { ...base, kind: 'refund_settled', description: `refund ${refund.public_id}`, lines: transfer('fee_income', 'processor_clearing', refund.amount) });

@@ -3,6 +3,7 @@ import type { Queryable } from '../db';
 import { NotFoundError } from '../shared/errors';
 import { assertCanSee, type Principal } from '../auth/principal';
 import type { RefundStatus } from './transitions';
+import { isRefundOverdue } from './overdue';
 
 export interface RefundRow {
   id: number;
@@ -63,7 +64,6 @@ export async function updateRefund(tx: Knex.Transaction, id: number, changes: Pa
 }
 
 export function presentRefund(r: RefundRow, v: Partial<Pick<RefundView, 'payment_public_id' | 'invoice_public_id' | 'case_number'>> = {}, today?: string) {
-  const open = !['succeeded', 'failed', 'rejected', 'cancelled'].includes(r.status);
   return {
     id: r.public_id,
     paymentId: v.payment_public_id,
@@ -77,7 +77,7 @@ export function presentRefund(r: RefundRow, v: Partial<Pick<RefundView, 'payment
     origin: r.origin,
     status: r.status,
     dueDate: r.due_date,
-    overdue: !!(today && r.due_date && open && r.due_date < today),
+    overdue: !!today && isRefundOverdue(r, today),
     requestedBy: r.requested_by,
     approvedBy: r.approved_by,
     approvedAt: r.approved_at,

@@ -14,6 +14,7 @@ import { loadVisibleRefund, presentRefund, refundQuery, type RefundView } from '
 import { requestRefund, type RefundRequest } from './request';
 import { submitRefund } from './submit';
 import { REFUND_STATUSES } from './transitions';
+import { overdueRefundSql } from './overdue';
 
 const refundIdParam = Joi.object({ refundId: Joi.string().pattern(/^rf_[A-Za-z0-9]{1,40}$/).required() });
 /** Today in the refund's own court: statutory due dates are that court's days. */
@@ -126,10 +127,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
         if (f.status) q.where('r.status', f.status);
         if (f.paymentId) q.where('p.public_id', f.paymentId);
         if (f.overdue !== undefined) {
-          const open = (b: typeof q) => b.whereNotIn('r.status', ['succeeded', 'rejected', 'cancelled', 'failed']).whereNotNull('r.due_date')
-              .whereRaw('r.due_date < (now() at time zone (select time_zone from courts where code = r.court_code))::date');
-          if (f.overdue) open(q);
-          else q.whereNot((b) => open(b as never));
+          q.whereRaw(f.overdue ? overdueRefundSql('r') : `not ${overdueRefundSql('r')}`);
         }
         const { rows, nextCursor } = await pageOf<RefundView>(q, 'r.id', f);
         return { status: 200, body: { data: rows.map((r) => presentRefund(r, r, today(config, r.court_code))), nextCursor } };
