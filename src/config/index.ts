@@ -44,6 +44,8 @@ export interface Config {
     apiBase: string | null;
     maxNetworkRetries: number;
     timeoutMs: number;
+    /** A call a litigant's page waits on (the return page, the pay button): this timeout, no retries. */
+    pageTimeoutMs: number;
     checkout: { paymentMethodTypes: string[]; expiresInMinutes: number };
   };
   payments: { sweepAfterMinutes: number; sweepCron: string };
@@ -111,6 +113,7 @@ const schema = Joi.object<Config>({
     apiBase: Joi.string().uri({ scheme: ['http', 'https'] }).allow(null),
     maxNetworkRetries: Joi.number().integer().min(0).max(5).required(),
     timeoutMs: Joi.number().integer().min(100).required(),
+    pageTimeoutMs: Joi.number().integer().min(100).max(10000).required(),
     checkout: Joi.object({
       paymentMethodTypes: Joi.array().items(Joi.string().valid('card', 'alipay', 'wechat_pay')).min(1).unique().required(),
       // Stripe accepts Checkout expiries from 30 minutes to 24 hours.

@@ -6,8 +6,9 @@ import { courtTimeZone, money, type InvoiceRow, type RemissionRow } from '../inv
 import { isOverdue, outstanding } from '../invoices/status';
 import { startCheckout, ProcessorUnavailableError } from '../payments/checkout';
 import type { PaymentRow } from '../payments/payment-store';
+import { isSettled } from '../payments/transitions';
 import { nextPart } from '../payments/limits';
-import type { Processor } from '../payments/processor';
+import { pageCallOptions, type Processor } from '../payments/processor';
 import { refreshPendingPayment } from '../payments/refresh';
 import { NotFoundError } from '../shared/errors';
 import { pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn, type Lang, type NoticeView } from './views';
@@ -68,9 +69,12 @@ export function pageRoutes(processor: Processor): RouteDef[] {
   return [
     page('/pay/{token}', 'The fee notice, with a pay button', (l) => renderNotice(l.view)),
     page('/pay/{token}/return', 'After the processor: paid, processing or not completed (from our own state)', async (l, { db, lang, config }) => {
-      const state = await refreshPendingPayment(db, processor, l.invoice.id);
+      // A short, unretried call: a processor that does not answer in time leaves the page at "processing", refreshing itself.
+      const state = await refreshPendingPayment(db, processor, l.invoice.id, pageCallOptions(config));
       const now = (await load(db, config, processor, l.view.token, lang)) ?? l; // after applying what the processor said
-      const outcome = now.view.outstanding === 0 && now.view.paidAmount > 0 ? 'paid' : state === 'settling' || state === 'unknown' ? 'processing' : 'not_completed';
+      const latest = now.payments.at(-1); // the attempt the payer comes back from (a part of a large fee, perhaps)
+      const paid = (now.view.outstanding === 0 && now.view.paidAmount > 0) || (latest !== undefined && isSettled(latest.status));
+      const outcome = paid ? 'paid' : state === 'settling' || state === 'unknown' ? 'processing' : 'not_completed';
       return renderReturn({ ...now.view, outcome });
     }),
     page('/pay/{token}/receipt', 'A printable receipt of settled payments and refunds', (l) =>
@@ -87,7 +91,7 @@ export function pageRoutes(processor: Processor): RouteDef[] {
         const lang = langOf(req);
         if (!TOKEN.test(params.token)) return html(404, renderNotFound(lang));
         try {
-          const { redirect } = await startCheckout(db, processor, config, params.token, lang);
+          const { redirect } = await startCheckout(db, processor, config, params.token, lang, pageCallOptions(config));
           return { status: 303, headers: { location: redirect, 'cache-control': 'no-store' } };
         } catch (e) {
           if (e instanceof NotFoundError) return html(404, renderNotFound(lang));

@@ -72,7 +72,8 @@ export function renderReturn(v: NoticeView & { outcome: ReturnOutcome }): string
   const view = {
     paid: { title: t.thanks, main: `${para(t.thanksText(yuanText(v.paidAmount)))}
 <a class="button" href="${esc(payHref(v.token, '/receipt', v.lang))}">${esc(t.viewReceipt)}</a>`, back: true },
-    processing: { title: t.confirming, main: para(t.confirmingText), back: true },
+    processing: { title: t.confirming, main: `${para(t.confirmingText)}
+<p><a href="${esc(payHref(v.token, '/return', v.lang))}">${esc(t.checkAgain)}</a></p>`, back: true },
     not_completed: { title: t.notCompleted, main: `${para(t.notCompletedText)}
 <a class="button" href="${esc(notice)}">${esc(t.tryAgain)}</a>`, back: false },
   }[v.outcome];

@@ -3,20 +3,23 @@ import { logger } from '../shared/logger';
 import { applyObservation } from './apply';
 import { observeSession } from './observe';
 import type { PaymentRow } from './payment-store';
-import type { Processor } from './processor';
+import { withinTimeout, type CallOptions, type Processor } from './processor';
 
 export type SessionState = 'none' | 'open' | 'settling' | 'ended' | 'unknown';
 
 /**
  * Asks the processor where an invoice's pending attempt stands and applies what it says, through
  * the same code as the webhook. The return page uses it so it never has to trust a query string.
+ * The processor is asked with no transaction open (`call`: the page's short, unretried call); what
+ * it said is applied in a transaction that locks the rows and plans on them as they are by then.
+ * 'unknown': the processor did not answer in time, and only our own records can be shown.
  */
-export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId: number): Promise<SessionState> {
+export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId: number, call: CallOptions = {}): Promise<SessionState> {
   const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first();
   if (!pending) return 'none';
   let session;
   try {
-    session = await p.stripe.checkout.sessions.retrieve(pending.checkout_session_id!, { expand: ['payment_intent'] });
+    session = await withinTimeout(call, p.stripe.checkout.sessions.retrieve(pending.checkout_session_id!, { expand: ['payment_intent'] }, call));
   } catch (e) {
     logger.warn('could not ask the processor about a pending payment', { paymentId: pending.public_id, err: (e as Error).message });
     return 'unknown';

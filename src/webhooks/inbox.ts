@@ -4,7 +4,7 @@ import type { Processor } from '../payments/processor';
 import { databaseMessage } from '../db';
 import { logger } from '../shared/logger';
 import { batcherFor, type InboxResult } from './batch';
-import { handleEvent, objectId, paymentObservation } from './stripe-events';
+import { AskProcessorFirst, handleEvent, objectId, paymentObservation } from './stripe-events';
 
 export type { InboxResult } from './batch';
 
@@ -26,26 +26,46 @@ export async function receiveEvent(knex: Knex, p: Processor, event: Stripe.Event
       const settled = await batcherFor(knex).settle(event, payload, observation);
       if (settled) return settled;
     }
-    return await knex.transaction(async (tx) => {
-      const claimed = await tx.raw(
-        `insert into processor_events (event_id, type, object_id, livemode, payload, status)
-         values (?, ?, ?, ?, ?, 'processed')
-         on conflict (event_id) do update set attempts = processor_events.attempts + 1, payload = excluded.payload
-           where processor_events.status = 'failed'
-         returning id`,
-        [event.id, event.type, objectId(event), !!event.livemode, payload],
-      );
-      if (!claimed.rows.length) return { duplicate: true as const };
-      const result = await handleEvent(tx, p, event);
-      await tx('processor_events')
-        .where({ id: claimed.rows[0].id })
-        .update({ status: result.status, note: result.note ?? null, last_error: null, processed_at: tx.fn.now() });
-      return { duplicate: false as const, ...result };
-    });
+    return await applyLocking(knex, p, event, payload);
   } catch (e) {
     await recordFailure(knex, event, payload, e as Error);
     throw e;
   }
+}
+
+/**
+ * The locking way: the claim, the rows locked, the change, in one transaction. An event that needs
+ * the processor's answer first (AskProcessorFirst) has that asked with no transaction open, then is
+ * applied once more from the start; needing it again is a failure, recorded for a redelivery.
+ */
+async function applyLocking(knex: Knex, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
+  for (let asked = false; ; asked = true) {
+    try {
+      return await claimAndHandle(knex, p, event, payload);
+    } catch (e) {
+      if (!(e instanceof AskProcessorFirst) || asked) throw e;
+      await e.ask(knex, p);
+    }
+  }
+}
+
+async function claimAndHandle(knex: Knex, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
+  return knex.transaction(async (tx) => {
+    const claimed = await tx.raw(
+      `insert into processor_events (event_id, type, object_id, livemode, payload, status)
+       values (?, ?, ?, ?, ?, 'processed')
+       on conflict (event_id) do update set attempts = processor_events.attempts + 1, payload = excluded.payload
+         where processor_events.status = 'failed'
+       returning id`,
+      [event.id, event.type, objectId(event), !!event.livemode, payload],
+    );
+    if (!claimed.rows.length) return { duplicate: true as const };
+    const result = await handleEvent(tx, p, event);
+    await tx('processor_events')
+      .where({ id: claimed.rows[0].id })
+      .update({ status: result.status, note: result.note ?? null, last_error: null, processed_at: tx.fn.now() });
+    return { duplicate: false as const, ...result };
+  });
 }
 
 async function recordFailure(knex: Knex, event: Stripe.Event, payload: string, err: Error): Promise<void> {

@@ -83,11 +83,11 @@ export const HANDLERS: Record<string, Handler> = {
     for (const r of refunds) results.push(await onRefund(tx, r, e.id));
     return results.find((r) => r.status === 'flagged') ?? results.find((r) => r.status === 'processed') ?? results[0];
   },
-  'charge.dispute.created': (tx, p, e) => onDispute(tx, p, e, 'open'),
-  'charge.dispute.closed': (tx, p, e) => onDispute(tx, p, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
+  'charge.dispute.created': (tx, _p, e) => onDispute(tx, e, 'open'),
+  'charge.dispute.closed': (tx, _p, e) => onDispute(tx, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
 };
 
-async function onDispute(tx: Knex.Transaction, p: Processor, e: Stripe.Event, status: 'open' | 'won' | 'lost'): Promise<HandleResult> {
+async function onDispute(tx: Knex.Transaction, e: Stripe.Event, status: 'open' | 'won' | 'lost'): Promise<HandleResult> {
   const d = e.data.object as Stripe.Dispute;
   const payment = await findPayment(tx, { chargeId: idOf(d.charge), paymentIntentId: idOf(d.payment_intent) });
   if (!payment) return { status: 'ignored', note: 'no payment of ours matches this dispute' };
@@ -96,10 +96,26 @@ async function onDispute(tx: Knex.Transaction, p: Processor, e: Stripe.Event, st
     return asResult(await applyDispute(tx, payment, obs));
   } catch (err) {
     if (!(err instanceof PaymentNotSettledError) || !payment.payment_intent_id) throw err;
-    // The dispute overtook the payment's own success event: ask Stripe where the payment stands.
-    const pi = await p.stripe.paymentIntents.retrieve(payment.payment_intent_id);
-    await applyObservation(tx, payment, observePaymentIntent(pi, `${e.id}:retrieved`));
-    return asResult(await applyDispute(tx, payment, obs));
+    // The dispute overtook the payment's own success event: Stripe is asked where the payment
+    // stands, but not here, with the rows locked — the event's transaction is undone first.
+    const intentId = payment.payment_intent_id;
+    throw new AskProcessorFirst(err.message, async (knex, processor) => {
+      const pi = await processor.stripe.paymentIntents.retrieve(intentId);
+      await knex.transaction((t) => applyObservation(t, payment, observePaymentIntent(pi, `${e.id}:retrieved`)));
+    });
+  }
+}
+
+/**
+ * Thrown inside an event's transaction when applying the event needs the processor's answer first.
+ * The transaction rolls back (nothing of the event is kept, its claim included); `ask` calls the
+ * processor with no transaction open and applies what it said in a transaction of its own; then the
+ * event is applied again from the start, on the rows as they are by then (inbox.ts). Never called
+ * with row locks held, so a slow processor blocks no other event for the same payment.
+ */
+export class AskProcessorFirst extends Error {
+  constructor(message: string, readonly ask: (knex: Knex, p: Processor) => Promise<void>) {
+    super(message);
   }
 }
 

@@ -105,6 +105,20 @@ describe('litigant pays online', () => {
     expect((await api().get(`/pay/${token}`)).text).not.to.include('/checkout"');
   });
 
+  it('when the payer comes back after paying the first part of a large fee, then the return page thanks them for it, not "not completed"', async () => {
+    const inv = await anInvoice(cs, await aCase(cs), { claimAmount: 50_000_000_000 });
+    const token = tokenOf(inv.paymentUrl);
+    const session = aSession({ amount_total: 99_999_999 });
+    stripeApi().post('/v1/checkout/sessions').reply(200, session);
+    await api().post(`/pay/${token}/checkout`).type('form').send({}).expect(303);
+    const payment = await testEnv().knex('payments').where({ checkout_session_id: session.id }).first();
+    await deliver(anEvent('checkout.session.completed', { ...session, status: 'complete', payment_status: 'paid', payment_intent: `pi_part_${payment.id}`, metadata: { payment_id: payment.public_id } })).expect(200);
+    const back = await api().get(`/pay/${token}/return?lang=en`);
+    expect(back.status).to.equal(200);
+    expect(back.text).to.include('Payment received').and.include('¥999,999.99').and.not.match(/not completed/i);
+    expect((await testEnv().knex('invoices').where({ public_id: inv.id }).first()).status).to.equal('partially_paid');
+  });
+
   it('when the open session can no longer be used, then it is expired at Stripe before a new one is made', async () => {
     const inv = await anInvoice(cs, await aCase(cs));
     const token = tokenOf(inv.paymentUrl);

@@ -220,6 +220,7 @@ describe('pages: the return page', () => {
     const html = renderReturn({ ...aNotice({ processing: true }), outcome: 'processing' });
     expect(html).to.include('正在确认您的付款');
     expect(html).to.include('<meta http-equiv="refresh" content="5">');
+    expect(html).to.include(`<a href="/pay/${TOKEN}/return?lang=zh">重新查询付款结果</a>`);
     expect(html).not.to.include('<form');
   });
 
