@@ -1,62 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import knexFactory, { type Knex } from 'knex';
-import PgBoss from 'pg-boss';
-import winston from 'winston';
+import type PgBoss from 'pg-boss';
 import { pgBossRunner } from '../../src/jobs/pg-boss-runner';
 import { PRESENCE_PREFIX } from '../../src/jobs/presence';
 import { inProcessRunner, type JobRunner, type JobSpec } from '../../src/jobs/runner';
-import { logger } from '../../src/shared/logger';
-import { api } from '../support/builders';
 import { testEnv } from '../support/env';
-
-/** A cron that does not come round during a test: its ticks are sent by the test's own clock. */
-const NEVER = '0 0 1 1 *';
-const rnd = () => crypto.randomBytes(4).toString('hex');
-
-type LogLine = Record<string, unknown> & { message: string };
-
-function captureLogs() {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(c: Buffer, _e, cb) {
-      lines.push(JSON.parse(c.toString()));
-      cb();
-    },
-  });
-  const transport = new winston.transports.Stream({ stream });
-  const level = logger.level;
-  logger.level = 'info';
-  logger.add(transport);
-  return {
-    lines,
-    of: (message: string, job: string) => lines.filter((l) => l.message === message && l.job === job),
-    stop() {
-      logger.remove(transport);
-      logger.level = level;
-    },
-  };
-}
-
-/** A counter's value for a job, as /metrics shows it. */
-async function counted(metric: string, job: string): Promise<number> {
-  const text = (await api().get('/metrics').expect(200)).text;
-  const m = text.match(new RegExp(`^${metric}\\{job="${job}"\\} (\\d+)`, 'm'));
-  return m ? Number(m[1]) : 0;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { aJobQueueSchema, captureLogs, counted, NEVER, rnd, waitFor } from '../support/job-fixtures';
 
 /** A database that is not there: what a job's query meets during an outage. */
 function unreachableDatabase(): Knex {
@@ -113,6 +66,7 @@ describe('scheduled jobs: failures and abandoned runs', () => {
   });
 
   describe('on pg-boss', () => {
+    let queues: Awaited<ReturnType<typeof aJobQueueSchema>>;
     let schema: string;
     let clock: PgBoss;
     const runners: JobRunner[] = [];
@@ -122,19 +76,15 @@ describe('scheduled jobs: failures and abandoned runs', () => {
       // PGlite: no pg-boss there; the embedded database is one process, and the in-process runner is all it has.
       if (testEnv().embedded) this.skip();
       this.timeout(30_000);
-      schema = `test_pgboss_${process.pid}_${rnd()}`;
-      // The test's clock: it sends the ticks pg-boss's cron would, when the test wants them.
-      clock = new PgBoss({ connectionString: url(), schema, supervise: false, schedule: false });
-      clock.on('error', () => undefined);
-      await clock.start();
+      queues = await aJobQueueSchema();
+      ({ schema, clock } = queues);
     });
 
     afterEach(async function () {
       if (testEnv().embedded) return;
       this.timeout(30_000);
       for (const r of runners.splice(0)) await r.stop();
-      await clock.stop({ graceful: false });
-      await testEnv().knex.raw('drop schema if exists ?? cascade', [schema]);
+      await queues.drop();
     });
 
     it('when a job fails on pg-boss (a database outage), then it is logged, counted and left for retry, nothing escapes the runner, and the next tick runs it again', async function () {
@@ -235,8 +185,10 @@ describe('scheduled jobs: failures and abandoned runs', () => {
   it('when something in the service rejects a promise nobody handles, then it is logged and the service keeps serving; an uncaught exception stops it cleanly with exit code 1', async function () {
     this.timeout(90_000);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'courtpay-faults-'));
+    // This run's Postgres schema (already migrated), or else an embedded database of its own.
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', COURTPAY_DATA_DIR: dataDir, PUBLIC_BASE_URL: 'https://pay.courts.example' };
-    delete env.DATABASE_URL; // its own embedded database: nothing shared with this run
+    if (testEnv().config.db.url) env.DATABASE_URL = testEnv().config.db.url!;
+    else delete env.DATABASE_URL;
     delete env.STRIPE_SECRET_KEY;
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/inject-faults.ts', 'src/main.ts'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
