@@ -4,6 +4,7 @@ import type { Config } from './config';
 import { syncCourts } from './courts/courts';
 import { openDatabase, type Database } from './db';
 import { buildApp } from './http/app';
+import { idempotencyJobs } from './http/idempotency';
 import { callbackJobs, startCallbackWorker } from './callbacks/worker';
 import { reconciliationJobs } from './reconciliation/jobs';
 import { pgBossRunner } from './jobs/pg-boss-runner';
@@ -69,7 +70,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
  * never ends the service; it runs again at its next tick.
  */
 function serviceJobs(db: Database, config: Readonly<Config>, processor: Processor): JobSpec[] {
-  return [processorSweepJob(db, config, processor), ...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config)];
+  return [processorSweepJob(db, config, processor), ...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config), ...idempotencyJobs(db.knex, config)];
 }
 
 async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {

@@ -23,7 +23,7 @@ export function callbackRoutes(): RouteDef[] {
   return [
     {
       method: 'post', path: '/v1/callback-endpoints', summary: 'Register a callback endpoint; its signing secret is shown this once', tag: 'callbacks', access: ADMIN,
-      body: createBody, responses: { 201: 'the endpoint, with `secret`' },
+      body: createBody, shownOnce: ['secret'], responses: { 201: 'the endpoint, with `secret` (an Idempotency-Key replay: `secret` null)' },
       async write({ body, principal, config }, tx) {
         const endpoint = await createEndpoint(tx, config, principal, body as EndpointInput);
         return { status: 201, body: endpoint, headers: { location: `/v1/callback-endpoints/${endpoint.id}` } };
@@ -52,7 +52,7 @@ export function callbackRoutes(): RouteDef[] {
     },
     {
       method: 'post', path: '/v1/callback-endpoints/{endpointId}/rotate-secret', summary: 'New signing secret (shown once); the old one keeps signing during the overlap', tag: 'callbacks', access: ADMIN,
-      params: endpointIdParam, responses: { 200: 'the endpoint, with `secret` and `previousSecretsExpireAt`' },
+      params: endpointIdParam, shownOnce: ['secret'], responses: { 200: 'the endpoint, with `secret` (an Idempotency-Key replay: `secret` null) and `previousSecretsExpireAt`' },
       async write({ params, principal, config }, tx) {
         return { status: 200, body: await rotateSecret(tx, config, principal, params.endpointId) };
       },

@@ -73,6 +73,13 @@ export interface Config {
     /** The case records answer is read up to this many bytes; a larger one skips the check (never read whole). */
     caseRecordsMaxBytes: number;
   };
+  idempotency: {
+    /** An Idempotency-Key's answer is replayed for at least this long, then purged by the job. */
+    ttlHours: number;
+    /** How long a request waits for another still running with its key before 409 idempotency_in_progress. */
+    claimWaitMs: number;
+    purgeCron: string;
+  };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
 }
@@ -141,6 +148,11 @@ const schema = Joi.object<Config>({
     lateGraceDays: Joi.number().integer().min(0).max(30).required(),
     caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
     caseRecordsMaxBytes: Joi.number().integer().min(1024).required(),
+  }).required(),
+  idempotency: Joi.object({
+    ttlHours: Joi.number().integer().min(1).max(720).required(),
+    claimWaitMs: Joi.number().integer().min(1).max(60000).required(),
+    purgeCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
   }).required(),
   refunds: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),

@@ -5,7 +5,7 @@ import { assertRole, type Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { currentContext } from '../shared/context';
 import { AppError, UnauthorizedError } from '../shared/errors';
-import { beginIdempotent, checkKey, completeIdempotent, releaseIdempotent, requestHash, type Claim } from './idempotency';
+import { claimIdempotent, completeIdempotent, idempotentRequest } from './idempotency';
 import { expressPath, isWrite, type Reply, type RouteContext, type RouteDef, type WriteRoute } from './route';
 import { validate } from './validate';
 
@@ -60,25 +60,18 @@ async function authorize(route: RouteDef, req: Request, authenticator: ApiKeyAut
 
 async function runWrite(route: WriteRoute, ctx: RouteContext, knex: Knex): Promise<Reply> {
   const key = ctx.req.get('idempotency-key');
-  let claim: Claim | null = null;
-  if (key !== undefined && ctx.principal) {
-    checkKey(key);
-    const begun = await beginIdempotent(knex, ctx.principal.keyId, key, route.method, ctx.req.originalUrl, requestHash(route.method, ctx.req.originalUrl, ctx.body ?? null));
-    if (begun.kind === 'replay') return begun.reply;
-    claim = begun.claim;
-  }
-  let committed: Reply;
-  try {
-    committed = await knex.transaction(async (tx) => {
-      const reply = await route.write(ctx, tx);
-      if (claim) await completeIdempotent(tx, claim, reply);
-      return reply;
-    });
-  } catch (e) {
-    if (claim) await releaseIdempotent(knex, claim);
-    throw e;
-  }
-  return route.afterCommit ? route.afterCommit(ctx, committed) : committed;
+  const request = key !== undefined && ctx.principal ? idempotentRequest(ctx.principal.keyId, key, route.method, ctx.req.originalUrl, ctx.body ?? null) : null;
+  // The key's claim is the transaction's first write: it commits with the write and its answer, or
+  // vanishes with them (a failed, cut or crashed request leaves no claim for a retry to wait out).
+  const outcome = await knex.transaction(async (tx): Promise<{ replayed: boolean; reply: Reply }> => {
+    const begun = request ? await claimIdempotent(tx, request, ctx.config.idempotency.claimWaitMs) : null;
+    if (begun?.kind === 'replay') return { replayed: true, reply: begun.reply };
+    const reply = await route.write(ctx, tx);
+    if (begun) await completeIdempotent(tx, begun.claim, reply, route.shownOnce);
+    return { replayed: false, reply };
+  });
+  if (outcome.replayed || !route.afterCommit) return outcome.reply;
+  return route.afterCommit(ctx, outcome.reply);
 }
 
 function send(res: Response, reply: Reply): void {

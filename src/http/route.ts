@@ -52,6 +52,11 @@ export interface ReadRoute extends BaseRoute {
 export interface WriteRoute extends BaseRoute {
   write: (ctx: RouteContext<any, any, any>, tx: Knex.Transaction) => Promise<Reply>;
   /**
+   * Top-level body fields shown this once (a signing secret): never stored with the Idempotency-Key
+   * record, so its replay answers the same status and body with these fields null.
+   */
+  shownOnce?: readonly string[];
+  /**
    * Work that must follow the commit (a processor call after the row that reserves the money is
    * safely stored). Its reply is what the caller gets; an Idempotency-Key replay returns the committed one.
    */
