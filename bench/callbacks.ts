@@ -100,7 +100,7 @@ export async function run(args: string[]): Promise<number> {
       .insert({ public_id: publicId('cbe'), url: `http://127.0.0.1:${receiver.port}/callbacks`, all_courts: true, event_types: [...CALLBACK_TYPES], created_by: 'system:bench' })
       .returning('id');
     await knex('callback_endpoint_secrets').insert({ endpoint_id: endpoint.id, secret: 'cbsec_bench_0123456789abcdefghijklmnopqrstuv' });
-    const workerDbs = await Promise.all(Array.from({ length: o.workers }, () => openDatabase({ db: { ...config.db, pool: { min: 0, max: 3 } } }, { migrate: false })));
+    const workerDbs = await Promise.all(Array.from({ length: o.workers }, () => openDatabase({ db: { ...config.db, pool: { ...config.db.pool, min: 0, max: 3 } } }, { migrate: false })));
     dbs.push(...workerDbs);
     const startWorkers = () => (workers = workerDbs.map((w) => startCallbackWorker(w.knex, config)));
     const stopWorkers = async () => {

@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ApiKeyAuthenticator } from './auth/api-key-store';
 import type { Config } from './config';
 import { syncCourts } from './courts/courts';
 import { openDatabase, type Database } from './db';
 import { buildApp } from './http/app';
+import { listen } from './http/server';
 import { idempotencyJobs } from './http/idempotency';
 import { callbackJobs, startCallbackWorker } from './callbacks/worker';
 import { reconciliationJobs } from './reconciliation/jobs';
@@ -34,12 +35,9 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   let port = config.http.port;
   const { processor, sandbox } = await setUpProcessor(db.knex, config, () => `http://127.0.0.1:${port}/webhooks/stripe`);
   const app = buildApp({ knex: db.knex, config, authenticator, processor, sandboxPages: sandbox?.pages });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(app).listen(config.http.port, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address();
-  port = typeof address === 'object' && address ? address.port : config.http.port;
+  const http = await listen(app, config.http);
+  const server = http.server;
+  port = http.port;
   const jobs = config.jobs.enabled ? await startJobs(db, config, processor) : null;
   const callbacks = config.callbacks.enabled ? startCallbackWorker(db.knex, config) : null;
   logger.info('listening', { port, database: db.embedded ? 'embedded' : 'postgres', env: config.env });
@@ -48,11 +46,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: no new connections, finishing requests in flight');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.http.shutdownGraceMs).unref());
-      await Promise.race([closed, grace]);
-      server.closeAllConnections();
+      await http.drain(config.http.shutdownGraceMs);
       await callbacks?.stop();
       await jobs?.stop();
       await sandbox?.stop();

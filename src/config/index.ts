@@ -31,10 +31,21 @@ export interface ProvinceConfig {
 
 export interface Config {
   env: Env;
-  http: { port: number; bodyLimit: string; metricsPublic: boolean; shutdownGraceMs: number };
+  http: {
+    port: number;
+    bodyLimit: string;
+    metricsPublic: boolean;
+    shutdownGraceMs: number;
+    /** A request must arrive whole (headers and body) within this; a client trickling one is cut off. */
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** Connections held at once; any more are dropped as they arrive. */
+    maxConnections: number;
+  };
   publicBaseUrl: string;
   log: { level: string };
-  db: { url: string | null; embeddedDir: string; pool: { min: number; max: number } };
+  db: { url: string | null; embeddedDir: string; pool: { min: number; max: number; acquireTimeoutMs: number } };
   auth: { keyCacheTtlMs: number };
   invoices: { defaultDueDays: number; tokenBytes: number };
   demo: { seedKeys: boolean };
@@ -100,13 +111,22 @@ const schema = Joi.object<Config>({
     bodyLimit: Joi.string().required(),
     metricsPublic: Joi.boolean().required(),
     shutdownGraceMs: Joi.number().integer().min(0).required(),
+    requestTimeoutMs: Joi.number().integer().min(1).required(),
+    // Node refuses a header timeout longer than the whole request's.
+    headersTimeoutMs: Joi.number().integer().min(1).max(Joi.ref('requestTimeoutMs')).required(),
+    keepAliveTimeoutMs: Joi.number().integer().min(1).required(),
+    maxConnections: Joi.number().integer().min(1).required(),
   }).required(),
   publicBaseUrl: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
   log: Joi.object({ level: Joi.string().valid('error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly').required() }).required(),
   db: Joi.object({
     url: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).allow(null),
     embeddedDir: Joi.string().required(),
-    pool: Joi.object({ min: Joi.number().integer().min(0).required(), max: Joi.number().integer().min(1).required() }).required(),
+    pool: Joi.object({
+      min: Joi.number().integer().min(0).required(),
+      max: Joi.number().integer().min(1).required(),
+      acquireTimeoutMs: Joi.number().integer().min(1).required(),
+    }).required(),
   }).required(),
   auth: Joi.object({ keyCacheTtlMs: Joi.number().integer().min(0).required() }).required(),
   invoices: Joi.object({

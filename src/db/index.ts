@@ -1,7 +1,8 @@
-import knexFactory, { type Knex } from 'knex';
+import knexFactory, { KnexTimeoutError, type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from '../config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
+import { logger } from '../shared/logger';
 import { migrateToLatest } from './migrate';
 
 // bigint columns (fen) come back as JS numbers: amounts are bounded far below 2^53 by CHECK constraints.
@@ -26,10 +27,16 @@ export interface OpenOptions {
   embeddedDir?: string;
 }
 
+/** Knex's own notices (a failed connection attempt, each one, during an outage) as log lines like any other, without stacks. */
+const knexNotice = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
+  logger[level]('database client', { detail: String(message instanceof Error ? message.message : message).split('\n')[0] });
+const knexLog = { warn: knexNotice('warn'), error: knexNotice('error'), deprecate: (method: string, instead: string) => knexNotice('warn')(`${method} is deprecated; use ${instead}`), debug: knexNotice('debug') };
+
 export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
   let connection: Knex.PgConnectionConfig | string;
-  let pool = { ...cfg.db.pool };
+  const { acquireTimeoutMs, ...sized } = cfg.db.pool;
+  let pool = sized;
   if (cfg.db.url) {
     connection = cfg.db.url;
   } else {
@@ -40,9 +47,11 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
   const knex = knexFactory({
     client: 'pg',
     connection,
+    log: knexLog,
     pool: {
       ...pool,
-      acquireTimeoutMillis: 10000,
+      // Waiting longer for a connection than a client waits for an answer helps no one: the request gets a 503 instead.
+      acquireTimeoutMillis: acquireTimeoutMs,
       // The named prepared statements (preparedQuery) are planned once per connection and reused: their
       // lookups are by key, so a generic plan is right, and re-planning each call is what they exist to avoid.
       // Unnamed statements (everything else) are planned per call regardless.
@@ -99,4 +108,24 @@ export async function preparedQuery<T>(knex: Knex, name: string, text: string, v
 export function databaseMessage(err: Error & { code?: unknown }): string {
   const at = err.message.lastIndexOf(' - ');
   return typeof err.code === 'string' && at >= 0 ? err.message.slice(at + 3) : err.message;
+}
+
+/**
+ * The signs of a lost database rather than a failed statement: the connection refused, reset or
+ * ended under a query; no connection free within the pool's acquire timeout; the server shutting
+ * down or not yet accepting (57P01-57P03); any connection exception (SQLSTATE class 08); too many
+ * connections (53300). Each passes when the database is back, so they are answered 503, not 500.
+ */
+const LOST_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const LOST_CONNECTION_MESSAGE = /Connection terminated|Client has encountered a connection error|Connection ended unexpectedly|Client was closed and is not queryable/i;
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof KnexTimeoutError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (LOST_CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && LOST_CONNECTION_MESSAGE.test(message)) return true;
+  }
+  return false;
 }

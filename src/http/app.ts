@@ -18,7 +18,7 @@ import { paymentRoutes } from '../payments/routes';
 import { refundRoutes } from '../refunds/routes';
 import { stripeWebhookEndpoint } from '../webhooks/endpoint';
 import { STRIPE_WEBHOOK_BODY_LIMIT, webhookRoutes } from '../webhooks/routes';
-import { AppError, NotFoundError } from '../shared/errors';
+import { DatabaseUnavailableError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
 import { mountRoutes } from './mount';
 import { buildOpenApi, renderDocs } from './openapi';
@@ -68,7 +68,7 @@ function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
           if (!migrated) return { status: 503, body: { status: 'migrations_pending' } };
           return { status: 200, body: { status: 'ready' } };
         } catch {
-          throw new AppError('database_unavailable', 'the database is not reachable', 503, { isOperational: true });
+          throw new DatabaseUnavailableError();
         }
       },
     },

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { AppError } from '../shared/errors';
+import { isDatabaseUnavailable } from '../db';
+import { AppError, DatabaseUnavailableError, pgCode } from '../shared/errors';
 import { logger } from '../shared/logger';
 import { currentContext } from '../shared/context';
 
@@ -14,6 +15,7 @@ const TITLES: Record<number, string> = {
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
+  429: 'Too many requests',
   500: 'Internal server error',
   503: 'Service unavailable',
 };
@@ -58,8 +60,20 @@ function fromFramework(err: { type?: string; status?: number; message?: string }
 export function asProblem(err: unknown, where: { method?: string; path: string }): AppError {
   const known = err instanceof AppError ? err : fromFramework((err ?? {}) as { type?: string; status?: number; message?: string });
   if (known && known.status < 500) return known;
+  if (known instanceof DatabaseUnavailableError || (!known && isDatabaseUnavailable(err))) {
+    // One line per request while it lasts, without a stack: the outage is the news, not where each request met it.
+    logger.warn('database unavailable', { method: where.method, path: where.path, code: pgCode(err), err: lastPart((err as Error).message) });
+    return known ?? new DatabaseUnavailableError();
+  }
   logger.error('request failed', { method: where.method, path: where.path, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
   return known ?? new AppError('internal_error', 'something went wrong; the request id identifies it in the logs', 500);
+}
+
+/** A failed query's message without the statement (and values) knex puts in front of it. */
+function lastPart(message: unknown): string | undefined {
+  if (typeof message !== 'string') return undefined;
+  const at = message.lastIndexOf(' - ');
+  return at >= 0 ? message.slice(at + 3) : message;
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {

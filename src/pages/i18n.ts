@@ -57,6 +57,7 @@ const zh = {
   receiptNote: '本页为网上缴费记录；诉讼费用正式票据由法院出具。',
   notFoundText: '此缴费链接无效。请核对缴费通知书上的链接，或联系法院。',
   problemHint: '如问题持续，请联系法院。',
+  unavailableText: '系统暂时无法访问，请稍后再试。',
   feeKinds: {
     acceptance_property: '案件受理费（财产案件）',
     acceptance_divorce: '案件受理费（离婚案件）',
@@ -145,6 +146,7 @@ const en: Strings = {
   receiptNote: 'This is a record of your online payments; the court issues the official court-fee receipt.',
   notFoundText: 'This payment link is not valid. Check the link on your fee notice, or contact the court.',
   problemHint: 'If this keeps happening, contact the court.',
+  unavailableText: 'The service is briefly unavailable. Please try again in a moment.',
   feeKinds: {
     acceptance_property: 'Acceptance fee (property case)',
     acceptance_divorce: 'Acceptance fee (divorce case)',

@@ -10,7 +10,9 @@ import { isSettled } from '../payments/transitions';
 import { nextPart } from '../payments/limits';
 import { pageCallOptions, type Processor } from '../payments/processor';
 import { refreshPendingPayment } from '../payments/refresh';
-import { NotFoundError } from '../shared/errors';
+import { isDatabaseUnavailable } from '../db';
+import { DatabaseUnavailableError, NotFoundError } from '../shared/errors';
+import { STRINGS } from './i18n';
 import { pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn, type Lang, type NoticeView } from './views';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
@@ -53,17 +55,27 @@ async function load(db: Knex, config: Readonly<Config>, processor: Processor, to
 }
 
 const html = (status: number, body: string) => ({ status, body, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } });
+/** The database is out of reach for a moment: a page asking the litigant to try again shortly, not a problem document. */
+function unavailable(lang: Lang, token: string) {
+  const page = html(503, renderProblem(lang, { zh: STRINGS.zh.unavailableText, en: STRINGS.en.unavailableText }, token));
+  return { ...page, headers: { ...page.headers, 'retry-after': String(DatabaseUnavailableError.retryAfterSeconds) } };
+}
 const langOf = (req: { query: unknown; body?: unknown; get(h: string): string | undefined }) => pickLang((req.body as { lang?: string } | undefined)?.lang ?? req.query, req.get('accept-language'));
 
 /** The litigant's pages, reached by the unguessable token on the fee notice; no account. */
 export function pageRoutes(processor: Processor): RouteDef[] {
   const page = (path: string, summary: string, render: (l: Loaded, ctx: { db: Knex; lang: Lang; config: Readonly<Config> }) => Promise<string> | string): RouteDef => ({
-    method: 'get', path, summary, tag: 'pages', access: 'public', produces: 'text/html', responses: { 200: 'HTML page', 404: 'unknown link (HTML)' },
+    method: 'get', path, summary, tag: 'pages', access: 'public', produces: 'text/html', responses: { 200: 'HTML page', 404: 'unknown link (HTML)', 503: 'the database briefly unavailable (HTML, Retry-After)' },
     async read({ req, params, db, config }) {
       const lang = langOf(req);
-      const loaded = await load(db, config, processor, params.token, lang);
-      if (!loaded) return html(404, renderNotFound(lang));
-      return html(200, await render(loaded, { db, lang, config }));
+      try {
+        const loaded = await load(db, config, processor, params.token, lang);
+        if (!loaded) return html(404, renderNotFound(lang));
+        return html(200, await render(loaded, { db, lang, config }));
+      } catch (e) {
+        if (isDatabaseUnavailable(e)) return unavailable(lang, params.token);
+        throw e;
+      }
     },
   });
   return [
@@ -95,6 +107,7 @@ export function pageRoutes(processor: Processor): RouteDef[] {
           return { status: 303, headers: { location: redirect, 'cache-control': 'no-store' } };
         } catch (e) {
           if (e instanceof NotFoundError) return html(404, renderNotFound(lang));
+          if (isDatabaseUnavailable(e)) return unavailable(lang, params.token);
           if (e instanceof ProcessorUnavailableError) {
             return html(503, renderProblem(lang, { zh: '支付服务暂时无法连接，请几分钟后再试。您没有被扣款。', en: 'The payment service cannot be reached just now. Please try again in a few minutes. You have not been charged.' }, params.token));
           }

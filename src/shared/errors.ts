@@ -59,6 +59,17 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** The database cannot be reached just now (src/db isDatabaseUnavailable): worth retrying shortly, not a fault in the request. */
+export class DatabaseUnavailableError extends AppError {
+  static readonly retryAfterSeconds = 5;
+  constructor() {
+    super('database_unavailable', 'the database cannot be reached just now; try again in a moment', 503, {
+      isOperational: true,
+      headers: { 'retry-after': String(DatabaseUnavailableError.retryAfterSeconds) },
+    });
+  }
+}
+
 /** Postgres SQLSTATE codes we translate at the data-access edge. */
 export const PG = { uniqueViolation: '23505', foreignKeyViolation: '23503', checkViolation: '23514' } as const;
 
