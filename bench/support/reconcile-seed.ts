@@ -39,7 +39,11 @@ export async function seedSettledPayments(knex: Knex, o: { courtCode: string; de
 export const REPORT_HEADER_SQL = `bt_id as balance_transaction_id, created_utc, currency, gross, fee, net, category as reporting_category, source_id, charge_id, payment_intent_id,
   meta_payment_id as "payment_metadata[payment_id]", meta_court_code as "payment_metadata[court_code]", null::text as "refund_metadata[refund_id]", null::text as "refund_metadata[court_code]"`;
 
-export async function writeReportFile(knex: Knex, file: string, o: { courtCode: string; from: number; count: number; createdAt: string }): Promise<void> {
+/**
+ * `foreign` more lines are charges no court of ours made (a charge by hand in the processor's
+ * dashboard, another system on the account): no metadata, ids that match no payment of ours.
+ */
+export async function writeReportFile(knex: Knex, file: string, o: { courtCode: string; from: number; count: number; createdAt: string; foreign?: number }): Promise<void> {
   const to = o.from + o.count - 1;
   const conn = await knex.client.acquireConnection();
   try {
@@ -49,9 +53,15 @@ export async function writeReportFile(knex: Knex, file: string, o: { courtCode: 
                to_char((p.amount - round(p.amount * 0.006)) / 100.0, 'FM999999990.00') as net, 'charge' as category, p.charge_id as source_id, p.charge_id,
                p.payment_intent_id, p.public_id as meta_payment_id, p.court_code as meta_court_code
         from payments p join invoices i on i.id = p.invoice_id
-        where i.court_code = '${o.courtCode}' and i.public_id between 'inv_b${String(o.from).padStart(12, '0')}' and 'inv_b${String(to).padStart(12, '0')}' order by p.id) s)
+        where i.court_code = '${o.courtCode}' and i.public_id between 'inv_b${String(o.from).padStart(12, '0')}' and 'inv_b${String(to).padStart(12, '0')}'
+        union all
+        select 'txn_f' || g, to_char(?::timestamptz at time zone 'UTC' + make_interval(secs => g % 80000), 'YYYY-MM-DD HH24:MI:SS'), 'cny',
+               to_char((1000 + g % 5000 * 10) / 100.0, 'FM999999990.00'), to_char(round((1000 + g % 5000 * 10) * 0.006) / 100.0, 'FM999999990.00'),
+               to_char((1000 + g % 5000 * 10 - round((1000 + g % 5000 * 10) * 0.006)) / 100.0, 'FM999999990.00'), 'charge', 'ch_f' || g, 'ch_f' || g,
+               null, null, null
+        from generate_series(1, ${Math.max(0, Math.floor(o.foreign ?? 0))}) g) s)
       to stdout (format csv, header)`;
-    const bound = knex.raw(sql, [o.createdAt]).toQuery();
+    const bound = knex.raw(sql, [o.createdAt, o.createdAt]).toQuery();
     await pipeline(conn.query(copyTo(bound)), fs.createWriteStream(file));
   } finally {
     await knex.client.releaseConnection(conn);
@@ -73,4 +83,19 @@ export async function copyBaseline(knex: Knex, file: string): Promise<{ ms: numb
     await knex.client.releaseConnection(conn);
     await knex.raw('drop table if exists bench_copy_scratch');
   }
+}
+
+/**
+ * Every `every`-th of a range of seeded payments settled just after the next midnight instead (its
+ * webhook came after 00:00): their processor lines stay on the day the file is for.
+ */
+export async function settleAfterMidnight(knex: Knex, o: { courtCode: string; from: number; count: number; every: number; at: string }): Promise<number> {
+  const to = o.from + o.count - 1;
+  const { rowCount } = await knex.raw(
+    `update payments p set settled_at = ?::timestamptz + make_interval(secs => p.id % 5)
+       from invoices i where i.id = p.invoice_id and i.court_code = ? and i.public_id between ? and ? and p.id % ? = 0`,
+    [o.at, o.courtCode, `inv_b${String(o.from).padStart(12, '0')}`, `inv_b${String(to).padStart(12, '0')}`, o.every],
+  );
+  await knex.raw('analyze payments');
+  return rowCount ?? 0;
 }
