@@ -8,11 +8,11 @@ import type Stripe from 'stripe';
 import request from 'supertest';
 import * as submittingMigration from '../../db/migrations/20261201010000_refunds_submitting';
 import { buildApp } from '../../src/http/app';
-import { createStripeClient, stripeProcessor, type Processor } from '../../src/payments/processor';
+import { createStripeClient, type Processor } from '../../src/payments/processor';
 import { sweepRefunds } from '../../src/refunds/sweep';
 import { logger } from '../../src/shared/logger';
 import { aCase, anInvoice, aPayment, api, auth } from '../support/builders';
-import { keyFor, TEST_STRIPE, testConfig, testEnv } from '../support/env';
+import { keyFor, TEST_STRIPE, testEnv } from '../support/env';
 import { anEvent, aRefund, deliver, expectStripeStubsUsed, formBody, stripeApi } from '../support/stripe';
 
 /**
@@ -76,7 +76,9 @@ describe('refunds: a crash mid-submission', () => {
   it('when the processor call is in flight, then the refund is submitting, nobody can cancel or reject it, and the processor\'s answer and webhook settle it once', async () => {
     const { p, id } = await requested(1500);
     // An app whose processor waits as long as it takes: the call is held open by the test, not by a timer.
-    const patient = buildApp({ knex, config: testEnv().config, authenticator: testEnv().authenticator, processor: stripeProcessor(testConfig({ stripe: { timeoutMs: 120_000 } })) });
+    const { config, authenticator, processor } = testEnv();
+    const patientStripe = createStripeClient(TEST_STRIPE.secretKey, { ...config, stripe: { ...config.stripe, timeoutMs: 120_000 } }, null);
+    const patient = buildApp({ knex, config, authenticator, processor: { ...processor, stripe: patientStripe } });
     const keys: string[] = [];
     let answer!: (r: [number, unknown]) => void;
     const arrived = new Promise<void>((resolve) => {
