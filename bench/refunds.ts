@@ -29,9 +29,9 @@ export async function run(args: string[]): Promise<number> {
     const base = `http://127.0.0.1:${service.port}`;
     const knex = service.db.knex;
     const keys = {
-      cs: (await createApiKey(knex, { role: 'case_system', courts: 'all', name: 'bench cs' })).key,
-      clerk: (await createApiKey(knex, { role: 'clerk', courts: 'all', name: 'bench clerk' })).key,
-      approver: (await createApiKey(knex, { role: 'approver', courts: 'all', name: 'bench approver' })).key,
+      cs: (await createApiKey(knex, config.auth, { role: 'case_system', courts: 'all', name: 'bench cs' })).key,
+      clerk: (await createApiKey(knex, config.auth, { role: 'clerk', courts: 'all', name: 'bench clerk' })).key,
+      approver: (await createApiKey(knex, config.auth, { role: 'approver', courts: 'all', name: 'bench approver' })).key,
     };
     const call = async (key: string | null, method: string, path: string, body?: unknown) => {
       const r = await fetch(base + path, { method, redirect: 'manual', headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

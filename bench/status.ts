@@ -34,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
     await seedCasesAndInvoices(knex, config, SEED);
     console.log(`seeded ${SEED.cases} cases, ${SEED.invoices} invoices over ${config.courts.length} courts in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    const { key } = await createApiKey(knex, { role: 'case_system', courts: 'all', name: 'bench' });
+    const { key } = await createApiKey(knex, config.auth, { role: 'case_system', courts: 'all', name: 'bench' });
     baseline = await startBaseline(knex);
     const numbers = shuffled(await sampleCaseNumbers(knex, PATHS)).map(encodeURIComponent);
 

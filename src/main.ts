@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     `database: ${service.db.embedded ? `embedded PGlite in ${config.db.embeddedDir}` : 'Postgres (DATABASE_URL)'}; processor: ${config.stripe.secretKey ? 'Stripe' : 'local sandbox'}`,
   ];
   if (service.db.embedded && config.env === 'development' && config.demo.seedKeys) {
-    const keys = await ensureDemoKeys(service.db.knex, config.db.embeddedDir);
+    const keys = await ensureDemoKeys(service.db.knex, config.db.embeddedDir, config.auth);
     lines.push('demo API keys (all courts; development only):');
     for (const [role, key] of Object.entries(keys)) lines.push(`  ${role.padEnd(12)} ${key}`);
     lines.push(`try: curl -H "Authorization: Bearer ${keys.case_system}" ${base}/v1/courts`);

@@ -30,7 +30,7 @@ export interface RunningService {
 export async function startService(config: Readonly<Config>): Promise<RunningService> {
   const db = await openDatabase(config);
   await syncCourts(db.knex, config.courts);
-  const authenticator = new ApiKeyAuthenticator(db.knex, config.auth.keyCacheTtlMs);
+  const authenticator = new ApiKeyAuthenticator(db.knex, config.auth);
   if (config.db.url) await authenticator.listen(config.db.url);
   let port = config.http.port;
   const { processor, sandbox } = await setUpProcessor(db.knex, config, () => `http://127.0.0.1:${port}/webhooks/stripe`);

@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
     if (group === 'migrate') return void console.log('migrations are current');
     if (verb === 'create') {
       const courts = values.courts === 'all' ? 'all' : values.courts!.split(',').map((c) => c.trim()).filter(Boolean);
-      const { id, key } = await createApiKey(db.knex, { role: values.role as Role, courts, name: values.name!.trim() });
+      const { id, key } = await createApiKey(db.knex, config.auth, { role: values.role as Role, courts, name: values.name!.trim() });
       console.log(`Created API key ${id} (role ${values.role}, courts ${values.courts}, name "${values.name!.trim()}").`);
       console.log('It is shown only this once; only its hash is stored:');
       console.log(key);

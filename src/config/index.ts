@@ -42,11 +42,30 @@ export interface Config {
     keepAliveTimeoutMs: number;
     /** Connections held at once; any more are dropped as they arrive. */
     maxConnections: number;
+    /** Express's `trust proxy`: whose X-Forwarded-For names the client (rate limits count that address). */
+    trustProxy: boolean | number | string | string[];
   };
   publicBaseUrl: string;
   log: { level: string };
   db: { url: string | null; embeddedDir: string; pool: { min: number; max: number; acquireTimeoutMs: number } };
-  auth: { keyCacheTtlMs: number };
+  auth: {
+    keyCacheTtlMs: number;
+    /** Most keys cached (LRU); unknown or revoked keys are cached more briefly in a smaller one. */
+    keyCacheMax: number;
+    negativeKeyCacheTtlMs: number;
+    negativeKeyCacheMax: number;
+    /** Keys the API key checksum (HMAC): only this service can make a key that passes it. Required in production. */
+    keyChecksumSecret: string;
+    revocationReconnectMinMs: number;
+    revocationReconnectMaxMs: number;
+  };
+  /** Per client address, counted in the database so every instance shares them. */
+  rateLimits: {
+    authFailures: { max: number; windowSeconds: number };
+    pagePosts: { max: number; windowSeconds: number };
+    /** Addresses over a limit remembered in memory per instance (LRU), refused without a database round trip. */
+    blockedAddressesMax: number;
+  };
   invoices: { defaultDueDays: number; tokenBytes: number };
   demo: { seedKeys: boolean };
   stripe: {
@@ -116,6 +135,7 @@ const schema = Joi.object<Config>({
     headersTimeoutMs: Joi.number().integer().min(1).max(Joi.ref('requestTimeoutMs')).required(),
     keepAliveTimeoutMs: Joi.number().integer().min(1).required(),
     maxConnections: Joi.number().integer().min(1).required(),
+    trustProxy: Joi.alternatives(Joi.boolean(), Joi.number().integer().min(0), Joi.string(), Joi.array().items(Joi.string())).required(),
   }).required(),
   publicBaseUrl: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
   log: Joi.object({ level: Joi.string().valid('error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly').required() }).required(),
@@ -128,7 +148,20 @@ const schema = Joi.object<Config>({
       acquireTimeoutMs: Joi.number().integer().min(1).required(),
     }).required(),
   }).required(),
-  auth: Joi.object({ keyCacheTtlMs: Joi.number().integer().min(0).required() }).required(),
+  auth: Joi.object({
+    keyCacheTtlMs: Joi.number().integer().min(0).required(),
+    keyCacheMax: Joi.number().integer().min(1).required(),
+    negativeKeyCacheTtlMs: Joi.number().integer().min(0).required(),
+    negativeKeyCacheMax: Joi.number().integer().min(1).required(),
+    keyChecksumSecret: Joi.string().min(16).allow(null).required(),
+    revocationReconnectMinMs: Joi.number().integer().min(10).required(),
+    revocationReconnectMaxMs: Joi.number().integer().min(Joi.ref('revocationReconnectMinMs')).required(),
+  }).required(),
+  rateLimits: Joi.object({
+    authFailures: Joi.object({ max: Joi.number().integer().min(1).required(), windowSeconds: Joi.number().integer().min(1).required() }).required(),
+    pagePosts: Joi.object({ max: Joi.number().integer().min(1).required(), windowSeconds: Joi.number().integer().min(1).required() }).required(),
+    blockedAddressesMax: Joi.number().integer().min(1).required(),
+  }).required(),
   invoices: Joi.object({
     defaultDueDays: Joi.number().integer().min(1).max(90).required(),
     tokenBytes: Joi.number().integer().min(16).max(64).required(),
@@ -248,6 +281,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Json {
   if (env.STRIPE_SECRET_KEY) set('stripe.secretKey', env.STRIPE_SECRET_KEY);
   if (env.STRIPE_WEBHOOK_SECRET) set('stripe.webhookSecrets', env.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()).filter(Boolean));
   if (env.STRIPE_API_BASE) set('stripe.apiBase', env.STRIPE_API_BASE);
+  if (env.API_KEY_CHECKSUM_SECRET) set('auth.keyChecksumSecret', env.API_KEY_CHECKSUM_SECRET);
   return o;
 }
 
@@ -286,6 +320,10 @@ function checkCrossReferences(cfg: Config): void {
   if (cfg.env === 'production' && !cfg.db.url) throw new ConfigError('invalid setting db.url (DATABASE_URL): required in production');
   if (cfg.env === 'production' && !cfg.stripe.secretKey) {
     throw new ConfigError('invalid setting stripe.secretKey (STRIPE_SECRET_KEY): the sandbox processor is refused in production');
+  }
+  if (!cfg.auth.keyChecksumSecret) {
+    // Only production leaves it unset (config/production.json): a shared default would let anyone make keys that pass the checksum.
+    throw new ConfigError('invalid setting auth.keyChecksumSecret (API_KEY_CHECKSUM_SECRET): required in production, at least 16 characters, the same for the service and the CLI');
   }
   for (const [code, p] of Object.entries(cfg.provinces)) {
     try {

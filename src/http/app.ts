@@ -133,7 +133,7 @@ export function buildApp(deps: AppDeps): App {
 
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.config.http.trustProxy);
   app.use(requestContext);
   app.use(metrics.middleware);
   app.use(security);

@@ -7,6 +7,7 @@ import { currentContext } from '../shared/context';
 import { AppError, UnauthorizedError } from '../shared/errors';
 import { claimIdempotent, completeIdempotent, idempotentRequest } from './idempotency';
 import { expressPath, isWrite, type Reply, type RouteContext, type RouteDef, type WriteRoute } from './route';
+import { authFailureLimiter, clientSubject, type RateLimiter } from './rate-limit';
 import { validate } from './validate';
 
 export interface MountDeps {
@@ -17,10 +18,11 @@ export interface MountDeps {
 
 /** Turns route definitions into Express handlers: auth, validation, idempotency and transactions live here once. */
 export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: MountDeps): void {
+  const authFailures = authFailureLimiter(deps.knex, deps.config);
   for (const route of routes) {
     router[route.method](expressPath(route.path), async (req: Request, res: Response) => {
       res.locals.route = route.path;
-      const principal = await authorize(route, req, deps.authenticator);
+      const principal = await authorize(route, req, deps.authenticator, authFailures);
       const ctx: RouteContext = {
         req,
         res,
@@ -45,13 +47,21 @@ function bodyOf(req: Request): unknown {
   return req.body ?? {};
 }
 
-async function authorize(route: RouteDef, req: Request, authenticator: ApiKeyAuthenticator): Promise<Principal | null> {
+/**
+ * A failed authentication (no key, or one that is malformed, forged, unknown or revoked) counts
+ * against the client's address, shared by every instance; over the limit it is answered 429. A
+ * valid key is never refused for its address's failures: keys cannot be guessed, and refusing it
+ * would let anyone behind the same address (a court's NAT, a shared proxy) lock a case system out.
+ */
+async function authorize(route: RouteDef, req: Request, authenticator: ApiKeyAuthenticator, failures: RateLimiter): Promise<Principal | null> {
   if (route.access === 'public') return null;
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw new UnauthorizedError();
-  const principal = await authenticator.authenticate(m[1]);
-  if (!principal) throw new UnauthorizedError('the API key is not valid or has been revoked', 'invalid_api_key');
+  const principal = m ? await authenticator.authenticate(m[1]) : null;
+  if (!principal) {
+    await failures.hit(clientSubject(req.ip));
+    throw m ? new UnauthorizedError('the API key is not valid or has been revoked', 'invalid_api_key') : new UnauthorizedError();
+  }
   const ctx = currentContext();
   if (ctx) ctx.actor = { type: 'api_key', id: principal.keyId };
   if (route.access !== 'any_key') assertRole(principal, route.access);

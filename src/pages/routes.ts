@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
+import { limitPagePosts } from '../http/rate-limit';
 import type { RouteDef } from '../http/route';
 import { courtTimeZone, money, type InvoiceRow, type RemissionRow } from '../invoices/present';
 import { isOverdue, outstanding } from '../invoices/status';
@@ -98,8 +99,9 @@ export function pageRoutes(processor: Processor): RouteDef[] {
     ),
     {
       method: 'post', path: '/pay/{token}/checkout', summary: 'Create or reuse the open Checkout Session → 303 to it', tag: 'pages', access: 'public', produces: 'text/html',
-      responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 503: 'processor unavailable (HTML)' },
+      responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 429: 'too many posts from this address (problem+json, Retry-After)', 503: 'processor unavailable (HTML)' },
       async read({ req, params, db, config }) {
+        await limitPagePosts(req, db, config); // each post may call the processor: counted per address, across instances
         const lang = langOf(req);
         if (!TOKEN.test(params.token)) return html(404, renderNotFound(lang));
         try {

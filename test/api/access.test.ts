@@ -99,7 +99,7 @@ describe('access: every endpoint × role × court scope', () => {
 
   it('when no key, a malformed key or a revoked key is sent, then 401 problem on every endpoint', async () => {
     const f = await fixture(fixtureKey, requesterKey, true);
-    const revoked = await createApiKey(testEnv().knex, { role: 'admin', courts: 'all', name: 'to revoke' });
+    const revoked = await createApiKey(testEnv().knex, testEnv().config.auth, { role: 'admin', courts: 'all', name: 'to revoke' });
     await revokeApiKey(testEnv().knex, revoked.id);
     for (const header of [{}, auth('cpk_notarealkey'), auth(revoked.key), { authorization: 'Basic abc' }]) {
       for (const row of table) {

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 
 describe('API keys and the audit trail', () => {
   it('when a key is created, then only its hash is stored and it authenticates with its role and courts', async () => {
-    const { id, key } = await createApiKey(testEnv().knex, { role: 'clerk', courts: ['1401', '1402'], name: 'counter 3' });
+    const { id, key } = await createApiKey(testEnv().knex, testEnv().config.auth, { role: 'clerk', courts: ['1401', '1402'], name: 'counter 3' });
     const row = await testEnv().knex('api_keys').where({ public_id: id }).first();
     expect(row).to.include({ role: 'clerk', all_courts: false, key_hash: hashKey(key), name: 'counter 3' });
     expect(row.court_codes).to.deep.equal(['1401', '1402']);
@@ -23,7 +23,7 @@ describe('API keys and the audit trail', () => {
   });
 
   it('when a key names an unknown court, then it is refused naming courts', async () => {
-    const err = await createApiKey(testEnv().knex, { role: 'clerk', courts: ['1401', '7777'], name: 'x' }).then(
+    const err = await createApiKey(testEnv().knex, testEnv().config.auth, { role: 'clerk', courts: ['1401', '7777'], name: 'x' }).then(
       () => null,
       (e: { errors?: { field: string }[] }) => e,
     );
@@ -40,8 +40,8 @@ describe('API keys and the audit trail', () => {
 
   it('when a key is revoked on another instance, then a cached key stops working at once (LISTEN/NOTIFY)', async function () {
     if (testEnv().embedded) this.skip(); // the embedded database is single-session: no second instance, no listener connection
-    const { id, key } = await createApiKey(testEnv().knex, { role: 'clerk', courts: 'all', name: 'to revoke' });
-    const instance = new ApiKeyAuthenticator(testEnv().knex, 60_000);
+    const { id, key } = await createApiKey(testEnv().knex, testEnv().config.auth, { role: 'clerk', courts: 'all', name: 'to revoke' });
+    const instance = new ApiKeyAuthenticator(testEnv().knex, { ...testEnv().config.auth, keyCacheTtlMs: 60_000 });
     await instance.listen(testEnv().config.db.url!);
     try {
       expect(await instance.authenticate(key)).to.include({ role: 'clerk' });

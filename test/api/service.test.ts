@@ -20,7 +20,7 @@ describe('service endpoints', () => {
   it('when the database is unreachable, then /readyz answers 503 problem and /healthz still 200', async () => {
     const quiet = () => undefined;
     const dead = knexFactory({ client: 'pg', connection: 'postgres://postgres@127.0.0.1:1/none', pool: { min: 0, max: 1, acquireTimeoutMillis: 2000 }, log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet } });
-    const app = buildApp({ knex: dead, config: testEnv().config, authenticator: new ApiKeyAuthenticator(dead, 1000), processor: testEnv().processor });
+    const app = buildApp({ knex: dead, config: testEnv().config, authenticator: new ApiKeyAuthenticator(dead, { ...testEnv().config.auth, keyCacheTtlMs: 1000 }), processor: testEnv().processor });
     logger.silent = true;
     try {
       const res = await request(app).get('/readyz');

@@ -87,7 +87,7 @@ export async function setupTestEnv(): Promise<TestEnv> {
   }
   const db = await openDatabase(config);
   await syncCourts(db.knex, config.courts);
-  const authenticator = new ApiKeyAuthenticator(db.knex, config.auth.keyCacheTtlMs);
+  const authenticator = new ApiKeyAuthenticator(db.knex, config.auth);
   const processor = stripeProcessor(config);
   const app = buildApp({ knex: db.knex, config, authenticator, processor });
   env = { config, db, knex: db.knex, app, authenticator, processor, embedded: !config.db.url };
@@ -108,5 +108,5 @@ export async function teardownTestEnv(): Promise<void> {
 
 /** An API key for a role and court scope, made through the same code the CLI uses. */
 export async function keyFor(role: Role, courts: string[] | 'all' = 'all'): Promise<string> {
-  return (await createApiKey(testEnv().knex, { role, courts, name: `test ${role}` }, 'system:test')).key;
+  return (await createApiKey(testEnv().knex, testEnv().config.auth, { role, courts, name: `test ${role}` }, 'system:test')).key;
 }

@@ -8,6 +8,7 @@ describe('configuration', () => {
   const base = { NODE_ENV: 'test' } as NodeJS.ProcessEnv;
   const production: NodeJS.ProcessEnv = {
     NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/d', STRIPE_SECRET_KEY: 'sk_live_1', STRIPE_WEBHOOK_SECRET: 'whsec_1', PUBLIC_BASE_URL: 'https://pay.courts.example',
+    API_KEY_CHECKSUM_SECRET: 'a-production-secret-of-32-chars!',
   };
 
   it('when loaded, then it is validated and deeply frozen', () => {
@@ -36,6 +37,8 @@ describe('configuration', () => {
     ['production with a plain-http PUBLIC_BASE_URL', { ...production, PUBLIC_BASE_URL: 'http://pay.courts.example' }, /publicBaseUrl \(PUBLIC_BASE_URL\): must be https/],
     ['production with a localhost PUBLIC_BASE_URL', { ...production, PUBLIC_BASE_URL: 'https://localhost:3000' }, /publicBaseUrl \(PUBLIC_BASE_URL\)/],
     ['production without STRIPE_WEBHOOK_SECRET', { ...production, STRIPE_WEBHOOK_SECRET: undefined }, /stripe\.webhookSecrets \(STRIPE_WEBHOOK_SECRET\): required in production/],
+    ['production without API_KEY_CHECKSUM_SECRET (the development default is not used there)', { ...production, API_KEY_CHECKSUM_SECRET: undefined }, /auth\.keyChecksumSecret \(API_KEY_CHECKSUM_SECRET\): required in production/],
+    ['a key checksum secret shorter than 16 characters', { API_KEY_CHECKSUM_SECRET: 'short' }, /auth\.keyChecksumSecret/],
   ];
   for (const [what, env, named] of refuses) {
     it(`when given ${what}, then start-up stops naming the setting`, () => {
