@@ -11,8 +11,9 @@ export interface JobSpec {
   cron: string;
   tz?: string;
   /**
-   * How long one run may stay active before it is taken for dead (pg-boss fails it, and the next
-   * tick may start): well above a normal run, below the gap that would starve the next ones.
+   * On pg-boss, how long one run may stay active before it is taken for dead (pg-boss fails it, and
+   * the next tick may start): well above a normal run, below the gap that would starve the next
+   * ones. The in-process runner needs none: its runs never overlap and die with the process.
    */
   expireInSeconds?: number;
   run: (data: Record<string, unknown>) => Promise<void>;

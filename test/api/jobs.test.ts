@@ -87,6 +87,34 @@ describe('scheduled jobs: failures and abandoned runs', () => {
       await queues.drop();
     });
 
+    /** A service process that has taken a run of the job (a tick sent) and is in the middle of it. */
+    async function aRunningChild(name: string) {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/job-child.ts'), url(), schema, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const out = lines(child);
+        const instance = (await out.next('ready ')).slice('ready '.length);
+        const jobId = (await clock.send(name, {}))!;
+        await out.next('running');
+        return {
+          instance,
+          jobId,
+          async kill() {
+            child.kill('SIGKILL');
+            await exited;
+            const killed = await clock.getJobById(name, jobId);
+            expect(killed?.state).to.equal('active');
+            expect((killed?.output as { owner: { instance: string } }).owner.instance).to.equal(instance);
+            // The process is gone once Postgres has ended its sessions.
+            await waitFor('the killed process’s sessions ended', async () => (await testEnv().knex.raw('select count(*)::int as n from pg_stat_activity where application_name = ?', [PRESENCE_PREFIX + instance])).rows[0].n === 0);
+          },
+        };
+      } catch (e) {
+        child.kill('SIGKILL');
+        throw e;
+      }
+    }
+
     it('when a job fails on pg-boss (a database outage), then it is logged, counted and left for retry, nothing escapes the runner, and the next tick runs it again', async function () {
       this.timeout(30_000);
       const name = `blip-${rnd()}`;
@@ -116,23 +144,10 @@ describe('scheduled jobs: failures and abandoned runs', () => {
     it('when the process running a job is killed, then the next start fails its run, logs and counts it, and the next tick runs at once, not at the 15-minute expiry', async function () {
       this.timeout(60_000);
       const name = `sweep-${rnd()}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/job-child.ts'), url(), schema, name], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let childInstance = '';
-      let leftActive: string;
-      try {
-        const out = lines(child);
-        childInstance = (await out.next('ready ')).slice('ready '.length);
-        leftActive = (await clock.send(name, {}))!;
-        await out.next('running');
-      } finally {
-        child.kill('SIGKILL');
-      }
-      await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r)));
-      const killed = await clock.getJobById(name, leftActive);
-      expect(killed?.state).to.equal('active');
-      expect((killed?.output as { owner: { instance: string } }).owner.instance).to.equal(childInstance);
-      // The process is gone once Postgres has ended its sessions.
-      await waitFor('the killed process’s sessions ended', async () => (await testEnv().knex.raw('select count(*)::int as n from pg_stat_activity where application_name = ?', [PRESENCE_PREFIX + childInstance])).rows[0].n === 0);
+      const child = await aRunningChild(name);
+      const leftActive = child.jobId;
+      const childInstance = child.instance;
+      await child.kill();
 
       const logs = captureLogs();
       const ran: string[] = [];
@@ -147,6 +162,28 @@ describe('scheduled jobs: failures and abandoned runs', () => {
         expect((failed?.output as { message: string }).message).to.include(`instance ${childInstance}`).and.include('is gone');
         expect(await counted('courtpay_jobs_abandoned_total', name)).to.equal(1);
 
+        const next = (await clock.send(name, {}))!;
+        await waitFor('the next run completed', async () => (await clock.getJobById(name, next))?.state === 'completed');
+        expect(ran).to.deep.equal(['run']);
+      } finally {
+        logs.stop();
+      }
+    });
+
+    it('when an instance is killed mid-run while another is up, then the live one fails the abandoned run at its next check and takes the next tick', async function () {
+      this.timeout(60_000);
+      const name = `sweep-${rnd()}`;
+      const child = await aRunningChild(name);
+      const ran: string[] = [];
+      const logs = captureLogs();
+      try {
+        const live = await pgBossRunner(url(), { schema, abandonedCheckMs: 200 });
+        runners.push(live);
+        await live.register({ name, cron: NEVER, expireInSeconds: 900, run: async () => void ran.push('run') });
+        expect((await clock.getJobById(name, child.jobId))?.state).to.equal('active'); // its owner is alive: left alone
+        await child.kill();
+        await waitFor('the abandoned run failed', async () => (await clock.getJobById(name, child.jobId))?.state === 'retry');
+        expect(logs.lines.filter((l) => l.message.startsWith('job run abandoned')).map((l) => [l.jobId, l.ownerInstance])).to.deep.equal([[child.jobId, child.instance]]);
         const next = (await clock.send(name, {}))!;
         await waitFor('the next run completed', async () => (await clock.getJobById(name, next))?.state === 'completed');
         expect(ran).to.deep.equal(['run']);
