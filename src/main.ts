@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
+  let signalled = false;
   const shutdown = (signal: string) => {
+    // Under npm start a terminal's signal reaches the group and npm forwards it again: one shutdown,
+    // bounded by the grace period, and never the default handler's immediate exit for the repeat.
+    if (signalled) return void logger.info('signal received again; already shutting down', { signal });
+    signalled = true;
     logger.info('signal received', { signal });
     service.stop().then(
       () => process.exit(0),
@@ -44,8 +49,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((e: Error) => {
