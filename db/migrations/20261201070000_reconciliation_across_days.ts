@@ -17,12 +17,6 @@ export async function up(knex: Knex): Promise<void> {
     alter table ledger_transactions add column refund_id bigint references refunds(id);
     comment on column ledger_transactions.refund_id is 'The refund this posting belongs to (refund_settled, refund_returned); null for every other kind';
     create index ledger_transactions_refund_idx on ledger_transactions (refund_id) where refund_id is not null;
-    alter table ledger_transactions disable trigger ledger_transactions_append_only;
-    update ledger_transactions lt set refund_id = r.id
-      from refunds r
-     where lt.kind in ('refund_settled', 'refund_returned') and lt.refund_id is null
-       and r.public_id = substring(lt.description from '^refund (\\S+)');
-    alter table ledger_transactions enable trigger ledger_transactions_append_only;
 
     alter table reconciliation_runs add column scope text not null default 'court' check (scope in ('court', 'account'));
     alter table reconciliation_runs alter column court_code drop not null;
@@ -51,6 +45,26 @@ export async function up(knex: Knex): Promise<void> {
     comment on column reconciliation_other_day_lines.payment_id is 'The payment of a charge line (refund_id null)';
     comment on column reconciliation_other_day_lines.refund_id is 'The refund of a refund line (payment_id null)';
   `);
+  await backfillLedgerRefunds(knex);
+}
+
+/**
+ * Refund postings written before the column get their refund from the description they always
+ * carried ("refund rf_…", "refund rf_… returned"); the append-only trigger is lifted for this one
+ * statement only, inside the migration's transaction. Returns how many rows were given a refund.
+ */
+export async function backfillLedgerRefunds(knex: Knex): Promise<number> {
+  return knex.transaction(async (tx) => {
+    await tx.raw('alter table ledger_transactions disable trigger ledger_transactions_append_only');
+    const { rowCount } = await tx.raw(
+      `update ledger_transactions lt set refund_id = r.id
+         from refunds r
+        where lt.kind in ('refund_settled', 'refund_returned') and lt.refund_id is null
+          and r.public_id = substring(lt.description from '^refund (\\S+)')`,
+    );
+    await tx.raw('alter table ledger_transactions enable trigger ledger_transactions_append_only');
+    return rowCount ?? 0;
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {

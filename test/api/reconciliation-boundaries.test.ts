@@ -7,6 +7,8 @@ import { COURT, dayOf, itemsOf, lineFor, reconcile, settledOn, type Line } from 
 import { aRefund, formBody, stripeApi } from '../support/stripe';
 import type { CourtDay } from '../../src/reconciliation/court-day';
 import type { ReconcileOutcome } from '../../src/reconciliation/run';
+import { post, transfer } from '../../src/ledger/ledger';
+import { backfillLedgerRefunds } from '../../db/migrations/20261201070000_reconciliation_across_days';
 
 /**
  * Reconciliation against processor lines our code did not write: Stripe's balance transactions as
@@ -213,6 +215,37 @@ describe('reconciliation across day boundaries and foreign lines', () => {
     await testEnv().knex('refunds').where({ id: refund.id }).update({ succeeded_at: new Date(next.start.getTime() + 3000) });
     const after = completed(await reconcile(next.date, { now: nightAfter(next) }));
     expect(await kinds(after.run.id)).to.deep.equal([]);
+  });
+});
+
+describe('ledger transactions carry their refund', () => {
+  it('when refund postings written before the refund column carry only their description, then the migration\'s backfill gives each its refund and no other row one', async () => {
+    const { knex } = testEnv();
+    const caseKey = await keyFor('case_system', 'all');
+    const clerk = await keyFor('clerk', [COURT]);
+    const approver = await keyFor('approver', [COURT]);
+    const p = await settledOn(caseKey, dayOf('2024-07-20'));
+    const req = await api().post(`/v1/payments/${p.public_id}/refunds`).set(auth(clerk)).send({ amount: 100, reasonCode: 'overpayment' });
+    expect(req.status, req.text).to.equal(201);
+    stripeApi().post('/v1/refunds').reply((_u, body) => [200, aRefund({ amount: Number(formBody(body).amount), status: 'succeeded', metadata: { refund_id: req.body.id } })]);
+    expect((await api().post(`/v1/refunds/${req.body.id}/approve`).set(auth(approver)).send({})).status).to.equal(200);
+    nock.cleanAll();
+    const refund = await knex('refunds').where({ public_id: req.body.id }).first();
+    expect(refund.status).to.equal('succeeded');
+    expect((await knex('ledger_transactions').where({ kind: 'refund_settled', payment_id: p.id })).map((t) => t.refund_id)).to.deep.equal([refund.id]);
+
+    // The rows the version before wrote: the refund only in the text.
+    const [old, other] = await knex.transaction(async (tx) => [
+      await post(tx, { kind: 'refund_returned', courtCode: COURT, invoiceId: p.invoice_id, paymentId: p.id, source: 'test:before', description: `refund ${refund.public_id} returned`, lines: transfer('processor_clearing', 'fee_income', 100) }),
+      await post(tx, { kind: 'refund_settled', courtCode: COURT, invoiceId: p.invoice_id, paymentId: p.id, source: 'test:before', description: 'refund rf_nosuchrefund', lines: transfer('fee_income', 'processor_clearing', 100) }),
+    ]);
+    expect(await backfillLedgerRefunds(knex)).to.equal(1);
+    expect((await knex('ledger_transactions').where({ id: old }).first()).refund_id).to.equal(refund.id);
+    expect((await knex('ledger_transactions').where({ id: other }).first()).refund_id).to.equal(null);
+    // Still append-only afterwards.
+    let refused: Error | null = null;
+    await knex('ledger_transactions').where({ id: other }).update({ description: 'changed' }).catch((e: Error) => (refused = e));
+    expect(refused).to.not.equal(null);
   });
 });
 
