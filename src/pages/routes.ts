@@ -101,10 +101,10 @@ export function pageRoutes(processor: Processor): RouteDef[] {
       method: 'post', path: '/pay/{token}/checkout', summary: 'Create or reuse the open Checkout Session → 303 to it', tag: 'pages', access: 'public', produces: 'text/html',
       responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 429: 'too many posts from this address (problem+json, Retry-After)', 503: 'processor unavailable (HTML)' },
       async read({ req, params, db, config }) {
-        await limitPagePosts(req, db, config); // each post may call the processor: counted per address, across instances
         const lang = langOf(req);
-        if (!TOKEN.test(params.token)) return html(404, renderNotFound(lang));
         try {
+          await limitPagePosts(req, db, config); // each post may call the processor: counted per address, across instances
+          if (!TOKEN.test(params.token)) return html(404, renderNotFound(lang));
           const { redirect } = await startCheckout(db, processor, config, params.token, lang, pageCallOptions(config));
           return { status: 303, headers: { location: redirect, 'cache-control': 'no-store' } };
         } catch (e) {
