@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { syncCourts } from '../courts/courts';
 import { openDatabase } from '../db';
 import { setUpProcessor } from '../payments/setup';
-import { closedAccountDay, closedCourtDay } from '../reconciliation/court-day';
+import { closedAccountDay, closedCourtDay, hasAccountDay } from '../reconciliation/court-day';
 import { reconcileCourts, type ReconcileOutcome } from '../reconciliation/run';
 import { countsByKind } from '../reconciliation/run-store';
 import { AppError } from '../shared/errors';
@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const courts = values.court ? [values.court] : config.courts.map((c) => c.code);
   // Every court: the account-level run of the date too, as the nightly job does.
-  const account = !values.court;
+  const account = !values.court && hasAccountDay(config);
   try {
     for (const c of courts) closedCourtDay(config, c, values.date);
     if (account) closedAccountDay(config, values.date);

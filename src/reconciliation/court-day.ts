@@ -60,10 +60,15 @@ export function previousDay(timeZone: string, now = new Date()): string {
  */
 export function accountTimeZone(config: Readonly<Config>): string {
   const zones = [...new Set(config.courts.map((c) => c.timeZone))];
-  if (zones.length !== 1) {
+  if (!hasAccountDay(config)) {
     throw ValidationError.field('courtCode', `the courts use ${zones.length} time zones (${zones.join(', ')}): the account-level run needs one; reconcile each court`, 'account_day_ambiguous');
   }
   return zones[0];
+}
+
+/** Whether the courts share one time zone, so the account has one day (the account-level run is possible). */
+export function hasAccountDay(config: Readonly<Config>): boolean {
+  return new Set(config.courts.map((c) => c.timeZone)).size === 1;
 }
 
 export function closedAccountDay(config: Readonly<Config>, date: string, now = new Date()): CourtDay {

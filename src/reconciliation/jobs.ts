@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { JobSpec } from '../jobs/runner';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
-import { previousDay } from './court-day';
+import { hasAccountDay, previousDay } from './court-day';
 import { reconcileCourts } from './run';
 import { STALE_RUN_MINUTES } from './run-store';
 
@@ -16,7 +16,7 @@ export function reconciliationJobs(knex: Knex, config: Readonly<Config>, process
   const zones = new Map<string, string[]>();
   for (const c of config.courts) zones.set(c.timeZone, [...(zones.get(c.timeZone) ?? []), c.code]);
   // The account-level run goes with the courts' one time zone; with several there is no account day.
-  const account = zones.size === 1;
+  const account = hasAccountDay(config);
   return [...zones].map(([tz, courtCodes]) => ({
     name: `reconciliation-${tz.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`,
     cron: config.reconciliation.cron,

@@ -10,7 +10,7 @@ import { isoDate } from '../http/validate';
 import type { Processor } from '../payments/processor';
 import { ConflictError } from '../shared/errors';
 import { UNATTRIBUTED_KIND } from './account-run';
-import { closedAccountDay, closedCourtDay } from './court-day';
+import { closedAccountDay, closedCourtDay, hasAccountDay } from './court-day';
 import { KIND_NAMES } from './findings';
 import { itemsCsvHeader, itemCsvLine } from './items-csv';
 import { resolveItem } from './resolve';
@@ -62,7 +62,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
       async read({ db, config, principal, body }) {
         const courts = courtsFor(config, principal, body.courtCode);
         // Every court, asked by a key that sees every court: the account-level run of the day too.
-        const account = !body.courtCode && principal.allCourts;
+        const account = !body.courtCode && principal.allCourts && hasAccountDay(config);
         for (const c of courts) closedCourtDay(config, c, body.date);
         if (account) closedAccountDay(config, body.date);
         const outcomes = await reconcileCourts({ knex: db, config, processor }, { date: body.date, courtCodes: courts, account, startedBy: `api_key:${principal.keyId}` });
