@@ -62,6 +62,7 @@ export class RateLimiter {
     this.cleanUpNowAndThen();
     if (counted.hits <= this.settings.max) return;
     const ms = Math.max(1000, Number(counted.ms_left));
+    if (counted.hits === this.settings.max + 1) logger.warn('rate limit reached', { bucket: this.bucket, subject, windowEndsInS: Math.ceil(ms / 1000) });
     this.blocked.set(subject, Date.now() + ms, { ttl: ms });
     throw new RateLimitedError(this.message, Math.ceil(ms / 1000));
   }
