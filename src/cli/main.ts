@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(`Revoked API key ${arg}.`);
     } else {
       for (const k of await listApiKeys(db.knex)) {
-        console.log([k.public_id, k.role, k.all_courts ? 'all' : k.court_codes.join(','), `"${k.name}"`, k.key_prefix + '…', k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active'].join('  '));
+        console.log([k.public_id, k.role, k.all_courts ? 'all' : k.court_codes.join(','), `"${k.name}"`, k.key_prefix + '…', k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active', k.checksum_kind === 'sha256' && !k.revoked_at ? '(issued before keyed checksums: replace when convenient)' : ''].filter(Boolean).join('  '));
       }
     }
   } finally {
