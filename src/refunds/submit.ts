@@ -30,12 +30,18 @@ export const awaitingProcessor = (r: Pick<RefundRow, 'status' | 'processor_refun
  * unknown — settled later by the webhook or the sweep, never guessed.
  */
 export async function submitRefund(knex: Knex, p: Processor, refundId: number): Promise<RefundRow> {
+  const before = (await knex<RefundRow>('refunds').where({ id: refundId }).first())!;
   const refund = await beginSubmission(knex, refundId);
   if (!awaitingProcessor(refund)) return refund;
   const payment = (await knex<PaymentRow>('payments').where({ id: refund.payment_id }).first())!;
+  // A re-send (the refund was already under way): the first request may have reached the processor
+  // longer ago than its idempotency keys live (24 h), so ask for the refund by our id before sending
+  // again — a key the processor has forgotten would otherwise make it a second time. A look-up that
+  // fails decides nothing: it throws, the refund stays as it is, and the sweep asks again.
+  const earlier = awaitingProcessor(before) ? await findAtProcessor(p, payment, refund.public_id) : null;
   let created: Stripe.Refund;
   try {
-    created = await p.stripe.refunds.create(
+    created = earlier ?? await p.stripe.refunds.create(
       {
         ...(payment.payment_intent_id ? { payment_intent: payment.payment_intent_id } : { charge: payment.charge_id! }),
         amount: refund.amount,
@@ -52,6 +58,15 @@ export async function submitRefund(knex: Knex, p: Processor, refundId: number): 
     applyRefundObservation(tx, refund, { source: 'refund-submit', processorRefundId: created.id, processorStatus: created.status, amount: created.amount, currency: created.currency }),
   );
   return (await knex<RefundRow>('refunds').where({ id: refund.id }).first())!;
+}
+
+/** The processor's refund made for ours (its metadata names our refund id), if there is one. */
+async function findAtProcessor(p: Processor, payment: PaymentRow, refundPublicId: string): Promise<Stripe.Refund | null> {
+  const filter = payment.payment_intent_id ? { payment_intent: payment.payment_intent_id } : { charge: payment.charge_id! };
+  for await (const r of p.stripe.refunds.list({ ...filter, limit: 100 })) {
+    if (r.metadata?.refund_id === refundPublicId) return r;
+  }
+  return null;
 }
 
 /** approved → submitting, committed before the call. A refund already under way is returned as it is. */

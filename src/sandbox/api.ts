@@ -77,6 +77,7 @@ export function apiApp(ctx: Ctx): express.Express {
   respond('get', '/v1/payment_intents/:id', retrieve('payment_intent'));
   respond('get', '/v1/charges/:id', retrieve('charge'));
   respond('post', '/v1/refunds', (req) => createRefund(ctx, params(req), idempotency(req)));
+  respond('get', '/v1/refunds', list({ type: 'refund', url: '/v1/refunds', fields: ['payment_intent', 'charge'] }));
   respond('get', '/v1/refunds/:id', retrieve('refund'));
   respond('get', '/v1/events/:id', retrieve('event'));
   respond('get', '/v1/balance_transactions', list({ type: 'balance_transaction', url: '/v1/balance_transactions', fields: ['type', 'source', 'currency'], payout: true }));

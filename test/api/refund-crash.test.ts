@@ -114,12 +114,12 @@ describe('refunds: a crash mid-submission', () => {
     expect((await knex('payments').where({ id: p.id }).first()).refunded_amount).to.equal(1500);
   });
 
-  it('when the process dies after the processor made the refund but before its answer was recorded, then cancel is 409 and changes nothing, a dispute leaves it, and the sweep re-sends with the same key and the webhook settles it once', async () => {
+  it('when the process dies after the processor made the refund but before its answer was recorded, then cancel is 409 and changes nothing, a dispute leaves it, the sweep finds it at the processor by our id instead of sending it again, and the webhook settles it once', async () => {
     const { p, id } = await requested(2500);
     const atStripe = aRefund({ amount: 2500, status: 'pending', payment_intent: p.payment_intent_id, metadata: { refund_id: id } });
     const keys: string[] = [];
     const bodies: Record<string, string>[] = [];
-    stripeApi().post('/v1/refunds').times(2).reply(function (_uri, body) {
+    stripeApi().post('/v1/refunds').reply(function (_uri, body) {
       keys.push(String(this.req.headers['idempotency-key']));
       bodies.push(formBody(body));
       return [200, atStripe];
@@ -145,10 +145,18 @@ describe('refunds: a crash mid-submission', () => {
     await deliver(anEvent('charge.dispute.created', { id: `dp_${p.id}`, object: 'dispute', amount: p.amount, currency: 'cny', charge: p.charge_id, payment_intent: p.payment_intent_id, status: 'needs_response' })).expect(200);
     expect(await refundRow(id)).to.deep.equal(before.refund);
 
+    // The processor has it: the sweep finds it by our refund id in its metadata and sends nothing again.
+    const lookups: string[] = [];
+    stripeApi().get('/v1/refunds').query(true).reply(function (uri) {
+      lookups.push(uri);
+      return [200, { object: 'list', url: '/v1/refunds', has_more: false, data: [aRefund({ amount: 9, metadata: {} }), atStripe] }];
+    });
     const report = await sweepThisRefund(id, testEnv().processor);
     expect(report).to.include({ submitted: 1, errors: 0 });
-    expect(keys, 'the same Stripe refund both times').to.deep.equal([`courtpay-refund-${id}`, `courtpay-refund-${id}`]);
-    expect(bodies[1]).to.deep.equal(bodies[0]);
+    expect(lookups).to.have.length(1);
+    expect(new URL(lookups[0], 'https://api.stripe.com').searchParams.get('payment_intent')).to.equal(p.payment_intent_id);
+    expect(keys, 'the one request the dead process sent').to.deep.equal([`courtpay-refund-${id}`]);
+    expect(bodies).to.have.length(1);
     expect(await refundRow(id)).to.include({ status: 'submitted', processor_refund_id: atStripe.id, processor_status: 'pending' });
 
     const settled = anEvent('refund.updated', { ...atStripe, status: 'succeeded' });
@@ -186,6 +194,9 @@ describe('refunds: a crash mid-submission', () => {
     expect(await snapshot(id, p), 'nothing changed').to.deep.equal(before);
 
     const keys: string[] = [];
+    // The processor has no refund of ours for the payment (another's is there): it is sent, once.
+    stripeApi().get('/v1/refunds').query({ payment_intent: p.payment_intent_id, limit: '100' })
+      .reply(200, { object: 'list', url: '/v1/refunds', has_more: false, data: [aRefund({ amount: 300, payment_intent: p.payment_intent_id, metadata: { refund_id: 'rf_someone_else' } })] });
     stripeApi().post('/v1/refunds').reply(function (_uri, body) {
       keys.push(String(this.req.headers['idempotency-key']));
       return [200, aRefund({ amount: Number(formBody(body).amount), status: 'succeeded', payment_intent: p.payment_intent_id, metadata: { refund_id: id } })];
@@ -194,6 +205,25 @@ describe('refunds: a crash mid-submission', () => {
     expect(keys).to.deep.equal([`courtpay-refund-${id}`]);
     expect(await refundRow(id)).to.include({ status: 'succeeded' });
     expect(await ledgerKinds(p.id)).to.deep.equal(['payment_settled', 'refund_settled']);
+  });
+
+  it('when the processor cannot be asked whether it already has a re-sent refund, then nothing is sent and nothing decided: the refund stays submitting for the next sweep', async () => {
+    const { p, id } = await requested(1300);
+    await knex('refunds').where({ public_id: id }).update({ status: 'submitting', approved_by: 'api_key:key_other', approved_at: new Date(), submitted_at: new Date() });
+    const before = await snapshot(id, p);
+    stripeApi().get('/v1/refunds').query(true).reply(404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+    logger.silent = true;
+    let report;
+    try {
+      report = await sweepThisRefund(id, testEnv().processor);
+    } finally {
+      logger.silent = false;
+    }
+    expect(report).to.include({ submitted: 0, errors: 1 });
+    const after = await snapshot(id, p);
+    expect({ ...after, refund: { ...after.refund, updated_at: null } }, 'no create was sent (nock would refuse it) and nothing changed')
+      .to.deep.equal({ ...before, refund: { ...before.refund, updated_at: null } });
+    await knex('refunds').where({ public_id: id }).update({ updated_at: new Date() }); // out of the later tests' sweeps
   });
 
   describe('a real SIGKILL of the service while the processor holds the refund call', () => {
@@ -234,7 +264,7 @@ describe('refunds: a crash mid-submission', () => {
       return { status: r.status, type: r.headers.get('content-type') ?? '', body: await r.json() };
     };
 
-    it('when the service is killed -9 mid-call and restarted, then cancel is refused, the sweep re-sends with the same key, and exactly one processor refund exists and is in our books', async function () {
+    it('when the service is killed -9 mid-call and restarted, then cancel is refused, the sweep finds the refund the processor made, and exactly one processor refund exists and is in our books', async function () {
       if (testEnv().embedded) this.skip(); // the spawned service and this process would both need the one embedded database
       this.timeout(45_000);
       standIn = await stripeStandIn();
@@ -265,7 +295,7 @@ describe('refunds: a crash mid-submission', () => {
       const report = await sweepThisRefund(id, sweeper);
       expect(report).to.include({ submitted: 1, errors: 0 });
       const ours = standIn.requests.filter((r) => r.body['metadata[refund_id]'] === id);
-      expect(ours.map((r) => r.key)).to.deep.equal([`courtpay-refund-${id}`, `courtpay-refund-${id}`]);
+      expect(ours.map((r) => r.key), 'found by our id, not sent again').to.deep.equal([`courtpay-refund-${id}`]);
       expect(standIn.created.size, 'exactly one processor refund').to.equal(1);
       const made = [...standIn.created.values()][0];
 
@@ -312,6 +342,13 @@ async function stripeStandIn(): Promise<StripeStandIn> {
     let raw = '';
     req.on('data', (c: Buffer) => { raw += c.toString(); });
     req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://stand-in');
+      if (req.method === 'GET' && url.pathname === '/v1/refunds') {
+        const pi = url.searchParams.get('payment_intent');
+        const data = [...created.values()].filter((r) => r.payment_intent === pi);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', url: '/v1/refunds', has_more: false, data }));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/refunds') {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${req.url})` } }));
         return;

@@ -285,6 +285,10 @@ describe('sandbox payment processor', () => {
     expect(await stripe.charges.retrieve(charge.id)).to.include({ amount_refunded: 10_000, refunded: true });
     const none = await stripeError(stripe.refunds.create({ charge: charge.id, amount: 1 }));
     expect(none).to.include({ code: 'charge_already_refunded' });
+    const listed = await stripe.refunds.list({ payment_intent: pi.id, limit: 100 });
+    expect(listed.data.map((r) => r.id).sort(), 'listed by payment, as Stripe does').to.deep.equal([refund.id, rest.id].sort());
+    expect((await stripe.refunds.list({ charge: charge.id })).data).to.have.length(2);
+    expect((await stripe.refunds.list({ payment_intent: 'pi_not_this_one' })).data).to.deep.equal([]);
     await sandbox.flush();
     expect(receiver.about(pi.id).slice(3)).to.deep.equal(['refund.created', 'charge.refunded', 'refund.created', 'charge.refunded']);
   });
