@@ -5,6 +5,7 @@
 #     -e DATABASE_URL=postgres://user:pass@db:5432/courtpay \
 #     -e STRIPE_SECRET_KEY=sk_live_... -e STRIPE_WEBHOOK_SECRET=whsec_... \
 #     -e PUBLIC_BASE_URL=https://pay.courts.example \
+#     -e API_KEY_CHECKSUM_SECRET=... \
 #     courtpay
 #
 # Required at run time (NODE_ENV=production refuses to start without them, naming the setting):
@@ -13,6 +14,8 @@
 #   STRIPE_SECRET_KEY  sk_... or rk_...; the local sandbox processor is refused in production.
 #   STRIPE_WEBHOOK_SECRET  endpoint signing secret(s), comma-separated during rotation.
 #   PUBLIC_BASE_URL        https base of the payment links handed out (not localhost).
+#   API_KEY_CHECKSUM_SECRET  keys the API keys' checksum (16+ characters); the same for the service
+#                      and for `keys create`, and never changed once keys are issued.
 # Optional: PORT (3000), LOG_LEVEL (info), STRIPE_API_BASE.
 # Config files are read from /app/config (COURTPAY_CONFIG_DIR); to override them, mount a
 # local.json there, e.g. -v $PWD/local.json:/app/config/local.json:ro.
