@@ -42,13 +42,18 @@ export async function loadVisibleEndpoint(db: Queryable, principal: Principal, p
   return row;
 }
 
-/** Delivery health of endpoints: message counts by status, the last delivery and the last failure. */
-export async function healthOf(db: Queryable, endpointIds: number[]): Promise<Map<number, EndpointHealth>> {
+/**
+ * Delivery health of endpoints: message counts by status, the last delivery and the last failure;
+ * with `courts`, of the messages about those courts' invoices only (what a court-scoped admin may see).
+ */
+export async function healthOf(db: Queryable, endpointIds: number[], courts: string[] | null = null): Promise<Map<number, EndpointHealth>> {
   const out = new Map<number, EndpointHealth>();
   for (const id of endpointIds) out.set(id, { pending: 0, delivered: 0, dead: 0, lastDeliveredAt: null, lastAttemptAt: null, lastError: null });
   if (!endpointIds.length) return out;
-  const counts = await db('callback_messages').whereIn('endpoint_id', endpointIds).groupBy('endpoint_id', 'status')
-    .select('endpoint_id', 'status', db.raw('count(*)::int as n'), db.raw('max(delivered_at) as last_delivered'));
+  const countsQ = db('callback_messages as m').whereIn('m.endpoint_id', endpointIds).groupBy('m.endpoint_id', 'm.status')
+    .select('m.endpoint_id', 'm.status', db.raw('count(*)::int as n'), db.raw('max(m.delivered_at) as last_delivered'));
+  if (courts) countsQ.join('invoices as i', 'i.id', 'm.invoice_id').whereIn('i.court_code', courts);
+  const counts = await countsQ;
   for (const c of counts) {
     const h = out.get(c.endpoint_id)!;
     h[c.status as 'pending' | 'delivered' | 'dead'] = c.n;
@@ -57,8 +62,10 @@ export async function healthOf(db: Queryable, endpointIds: number[]): Promise<Ma
   const { rows } = await db.raw(
     `select distinct on (m.endpoint_id) m.endpoint_id, a.started_at, a.error, a.status_code, a.delivered
        from callback_attempts a join callback_messages m on m.id = a.message_id
-      where m.endpoint_id = any(?) order by m.endpoint_id, a.id desc`,
-    [endpointIds],
+      where m.endpoint_id = any(?)
+        and (?::text[] is null or exists (select 1 from invoices i where i.id = m.invoice_id and i.court_code = any(?::text[])))
+      order by m.endpoint_id, a.id desc`,
+    [endpointIds, courts, courts],
   );
   for (const r of rows as { endpoint_id: number; started_at: Date; error: string | null; status_code: number | null; delivered: boolean }[]) {
     const h = out.get(r.endpoint_id)!;

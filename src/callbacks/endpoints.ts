@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { publicId, randomBase62 } from '../auth/keys';
-import { assertCourtInScope, type Principal } from '../auth/principal';
+import { assertCourtInScope, courtFilter, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { Config } from '../config';
 import { requireCourt } from '../courts/courts';
@@ -68,7 +68,7 @@ export async function updateEndpoint(tx: Knex.Transaction, config: Readonly<Conf
   const [after] = await tx<EndpointRow>('callback_endpoints').where({ id: before.id }).update(patch).returning('*');
   const view = presentEndpoint(after);
   await recordAudit(tx, { action: 'callback_endpoint.updated', entityType: 'callback_endpoint', entityId: id, before: presentEndpoint(before), after: view });
-  return { ...view, health: (await healthOf(tx, [after.id])).get(after.id) };
+  return { ...view, health: (await healthOf(tx, [after.id], courtFilter(principal))).get(after.id) };
 }
 
 /**
@@ -88,13 +88,13 @@ export async function rotateSecret(tx: Knex.Transaction, config: Readonly<Config
 
 export async function getEndpoint(db: Queryable, principal: Principal, id: string) {
   const e = await loadVisibleEndpoint(db, principal, id);
-  return presentEndpoint(e, (await healthOf(db, [e.id])).get(e.id));
+  return presentEndpoint(e, (await healthOf(db, [e.id], courtFilter(principal))).get(e.id));
 }
 
 export async function listEndpoints(db: Queryable, principal: Principal, f: { enabled?: boolean; limit: number; cursor?: string }) {
   const q = scopeEndpoints(db('callback_endpoints as e').select('e.*'), principal);
   if (f.enabled !== undefined) q.where('e.enabled', f.enabled);
   const { rows: page, nextCursor } = await pageOf<EndpointRow>(q, 'e.id', f);
-  const health = await healthOf(db, page.map((e) => e.id));
+  const health = await healthOf(db, page.map((e) => e.id), courtFilter(principal));
   return { data: page.map((e) => presentEndpoint(e, health.get(e.id))), nextCursor };
 }

@@ -49,7 +49,7 @@ describe("callback messages are scoped by their invoice's court", () => {
 
   it("when the endpoint covers 1401 and 1411, then 1401's admin gets 404 reading or replaying a 1411 message, and nothing changes", refusedBoth);
 
-  it("when the endpoint was narrowed to 1401 after 1411's messages, then 1401's admin still gets 404 on them, sees and replays only its own, and replay-failed leaves 1411's dead", async () => {
+  it("when the endpoint was narrowed to 1401 after 1411's messages, then 1401's admin still gets 404 on them, sees, counts and replays only its own, and replay-failed leaves 1411's dead", async () => {
     await api().patch(`/v1/callback-endpoints/${endpointId}`).set(auth(root)).send({ courtCodes: ['1401'] }).expect(200);
     await refusedBoth();
 
@@ -57,6 +57,14 @@ describe("callback messages are scoped by their invoice's court", () => {
     expect(listed.status).to.equal(200);
     expect(listed.body.data.map((m: { id: string }) => m.id)).to.deep.equal([own]);
     expect((await api().get(`/v1/callback-messages/${own}`).set(auth(admin1401))).status).to.equal(200);
+
+    // The endpoint's health counts only the messages its reader may see.
+    const seen = await api().get(`/v1/callback-endpoints/${endpointId}`).set(auth(admin1401));
+    expect(seen.status).to.equal(200);
+    expect(seen.body.health).to.include({ dead: 1, pending: 0 });
+    expect((await api().get(`/v1/callback-endpoints/${endpointId}`).set(auth(root))).body.health).to.include({ dead: 2 });
+    const listedEndpoints = await api().get('/v1/callback-endpoints').set(auth(admin1401));
+    expect(listedEndpoints.body.data.find((e: { id: string }) => e.id === endpointId).health).to.include({ dead: 1 });
 
     const replayed = await api().post(`/v1/callback-endpoints/${endpointId}/replay-failed`).set(auth(admin1401));
     expect(replayed.status, replayed.text).to.equal(200);
