@@ -23,7 +23,8 @@ const SETTLED = `('succeeded', 'disputed')`;
  * is written: a payment left alone is missing at the processor (a row with no line); the few lines
  * left — another day's payment, one we hold unsettled, a refund, a disagreement — are then matched
  * by our id, the PaymentIntent, charge or refund id. Another court's line (its metadata says so and
- * it is not one of ours) is left out.
+ * it is not one of ours), and a line no court can claim, are left out of the court's run: the
+ * account-level run (account-run.ts) counts every line and reports the unclaimed ones.
  *
  * The plain lines' totals come from one aggregate over the staged lines (run alongside the join)
  * less the written lines' share; `lineTotals` adds what is in the table at the end.
