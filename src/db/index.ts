@@ -32,6 +32,19 @@ const knexNotice = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
   logger[level]('database client', { detail: String(message instanceof Error ? message.message : message).split('\n')[0] });
 const knexLog = { warn: knexNotice('warn'), error: knexNotice('error'), deprecate: (method: string, instead: string) => knexNotice('warn')(`${method} is deprecated; use ${instead}`), debug: knexNotice('debug') };
 
+/**
+ * A FATAL error (the session terminated by an administrator, 57P01, or the server shutting down)
+ * fails the query it interrupts before the socket closes, so the connection would go back to the
+ * pool looking healthy and fail the next request too. Knex discards a connection it has marked
+ * disposed; mark it as soon as the server says the session is over.
+ */
+function retireOnFatal(conn: pg.Client): void {
+  const wire = (conn as unknown as { connection?: { on?: (event: string, fn: (msg: { severity?: string; code?: string }) => void) => void } }).connection;
+  wire?.on?.('errorMessage', (msg) => {
+    if (msg.severity === 'FATAL') (conn as unknown as { __knex__disposed?: unknown }).__knex__disposed ??= `session ended by the server (${msg.code})`;
+  });
+}
+
 export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | null = null;
   let connection: Knex.PgConnectionConfig | string;
@@ -56,6 +69,7 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
       // lookups are by key, so a generic plan is right, and re-planning each call is what they exist to avoid.
       // Unnamed statements (everything else) are planned per call regardless.
       afterCreate(conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) {
+        retireOnFatal(conn);
         conn.query('set plan_cache_mode = force_generic_plan').then(() => done(null, conn), (e: Error) => done(e, conn));
       },
     },

@@ -115,4 +115,27 @@ describe('database outage: a service whose database connection is cut', () => {
     const after = await Promise.all(reads.map(async (p) => (await p.send()).status));
     expect(after).to.deep.equal(reads.map((p) => p.after));
   });
+
+  it('when every pooled connection is stuck and then killed by the administrator, then the request that finds no free connection and those killed get 503, and the next ones succeed', async () => {
+    const { list } = await probes();
+    const reading = list[0];
+    expect((await reading.send()).status).to.equal(200); // its key is cached now: only the invoice query needs a connection
+    const waitingOnLock = async () =>
+      (await testEnv().knex.raw(`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%invoices%' and pid <> pg_backend_pid()`)).rows as { pid: number }[];
+    const lock = await testEnv().knex.transaction();
+    try {
+      await lock.raw('lock table invoices in access exclusive mode');
+      const stuck = Array.from({ length: 4 }, () => reading.send()); // the pool's four connections, each waiting on the lock
+      while ((await waitingOnLock()).length < 4) await new Promise((r) => setTimeout(r, 20));
+      await expectUnavailable(reading, await reading.send()); // no connection free within the acquire timeout (KnexTimeoutError)
+
+      // An administrator ends those sessions (57P01 admin_shutdown), as a failover or a restart does.
+      for (const { pid } of await waitingOnLock()) await testEnv().knex.raw('select pg_terminate_backend(?)', [pid]);
+      for (const res of await Promise.all(stuck)) await expectUnavailable(reading, res);
+    } finally {
+      await lock.rollback();
+    }
+    const after = await Promise.all([reading.send(), reading.send()]);
+    expect(await Promise.all(after.map(async (r) => `${r.status} ${r.status === 200 ? '' : await r.text()}`.trim()))).to.deep.equal(['200', '200']);
+  });
 });
