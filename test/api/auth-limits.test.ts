@@ -54,7 +54,7 @@ describe('forged API keys and rate limits', () => {
     const { knex, config } = testEnv();
     const authenticator = new ApiKeyAuthenticator(knex, { ...config.auth, keyCacheMax: 100, negativeKeyCacheMax: 50 });
     const real = await keyFor('clerk');
-    expect(await authenticator.authenticate(real)).to.include({ role: 'clerk' });
+    expect(await authenticator.authenticate(real)).to.include({ name: 'test clerk' });
     expect(await authenticator.authenticate(forgedLegacy())).to.equal(null); // reads the legacy keys' hashes, once
 
     let refused = 0;
@@ -64,7 +64,7 @@ describe('forged API keys and rate limits', () => {
     expect(refused).to.equal(20_000);
     expect(sql).to.deep.equal([]);
     expect(authenticator.cacheSizes()).to.deep.equal({ known: 1, unknown: 0 });
-    expect(await authenticator.authenticate(real), 'a real key still works').to.include({ role: 'clerk' });
+    expect(await authenticator.authenticate(real), 'a real key still works').to.include({ name: 'test clerk' });
   });
 
   it('when a flood of forged keys arrives over HTTP from one address, then none is looked up, the address is limited, and the database sees a bounded number of statements', async function () {
@@ -113,7 +113,7 @@ describe('forged API keys and rate limits', () => {
       for (const key of unknown.slice(-20)) expect(await authenticator.authenticate(key)).to.equal(null); // the last 20: answered from the negative cache
     });
     expect(sql.filter((s) => /from "api_keys"/.test(s)).length).to.equal(100);
-    for (const key of real) expect(await authenticator.authenticate(key)).to.include({ role: 'finance' });
+    for (const key of real) expect(await authenticator.authenticate(key)).to.include({ name: 'test finance' });
     expect(authenticator.cacheSizes()).to.deep.equal({ known: 5, unknown: 20 });
   });
 
@@ -124,7 +124,7 @@ describe('forged API keys and rate limits', () => {
     // As the code before this release wrote keys: no checksum_kind, so the column's default marks it.
     await knex('api_keys').insert({ public_id: `key_${randomBase62(20)}`, name: 'issued last year', role: 'case_system', all_courts: true, court_codes: [], key_hash: hashKey(legacy), key_prefix: legacy.slice(0, 10) });
     const authenticator = new ApiKeyAuthenticator(knex, config.auth);
-    expect(await authenticator.authenticate(legacy)).to.include({ role: 'case_system' });
+    expect(await authenticator.authenticate(legacy)).to.include({ name: 'issued last year' });
     const { app } = anApp({});
     await request(app).get('/v1/courts').set(auth(legacy)).expect(200);
     await knex('api_keys').where({ key_hash: hashKey(legacy) }).update({ revoked_at: knex.fn.now() });
