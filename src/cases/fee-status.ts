@@ -50,7 +50,7 @@ export async function caseFeeStatus(db: Knex, config: Readonly<Config>, principa
     caseStatus: kase.c_status,
     totals,
     currency: 'CNY',
-    status: overallStatus(live.length, totals),
+    status: overallStatus(live, totals),
     overdue: live.some((i) => i.overdue),
     invoices,
   };
@@ -60,9 +60,15 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-/** The case's fee position in one word: no_fees, unpaid, partially_paid or paid. */
-function overallStatus(liveInvoices: number, t: { due: number; paid: number; outstanding: number }): string {
-  if (liveInvoices === 0) return 'no_fees';
+/**
+ * The case's fee position in one word, in the invoices' own words: no_fees, unpaid, partially_paid,
+ * paid; once money went back, refunded (every settled fen of the live invoices refunded) or
+ * partially_refunded — as deriveStatus says of one invoice (invoices/status.ts).
+ */
+function overallStatus(live: { refundedAmount: number; paidAmount: number }[], t: { due: number; paid: number; outstanding: number }): string {
+  if (live.length === 0) return 'no_fees';
+  const refunded = sum(live.map((i) => i.refundedAmount));
+  if (refunded > 0) return refunded >= sum(live.map((i) => i.paidAmount)) ? 'refunded' : 'partially_refunded';
   if (t.outstanding === 0) return 'paid';
   return t.paid > 0 ? 'partially_paid' : 'unpaid';
 }

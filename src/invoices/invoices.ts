@@ -13,7 +13,8 @@ import { emitCallback } from '../callbacks/emit';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { pageOf, withinCourts } from '../http/lists';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
-import { presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
+import { presentRefund, type RefundRow } from '../refunds/refund-store';
+import { courtTimeZone, presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
 import { deriveStatus } from './status';
 
 export interface Payer {
@@ -142,7 +143,14 @@ export async function getInvoice(db: Queryable, config: Readonly<Config>, princi
   const row = await loadVisibleInvoice(db, principal, id);
   const remissions = await remissionsOf(db, [row.id]);
   const payments = await db<PaymentRow>('payments').where({ invoice_id: row.id }).orderBy('id');
-  return { ...presentInvoice(config, row, row.case_number, remissions.get(row.id)), payments: payments.map((p) => presentPayment(p)) };
+  const refunds = await db<RefundRow>('refunds').where({ invoice_id: row.id }).orderBy('id');
+  const paymentIds = new Map(payments.map((p) => [p.id, p.public_id]));
+  const today = courtToday(courtTimeZone(config, row.court_code));
+  return {
+    ...presentInvoice(config, row, row.case_number, remissions.get(row.id)),
+    payments: payments.map((p) => presentPayment(p)),
+    refunds: refunds.map((r) => presentRefund(r, { payment_public_id: paymentIds.get(r.payment_id), invoice_public_id: row.public_id, case_number: row.case_number }, today)),
+  };
 }
 
 export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Config>, principal: Principal, id: string, reason?: string) {
@@ -154,8 +162,9 @@ export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Confi
     .where({ id: row.id })
     .update({ status: 'cancelled', cancelled_at: tx.fn.now() as never, cancel_reason: reason ?? null, updated_at: tx.fn.now() as never })
     .returning('*');
-  const before = presentInvoice(config, row, row.case_number);
-  const after = presentInvoice(config, updated, row.case_number);
+  const remissions = (await remissionsOf(tx, [row.id])).get(row.id);
+  const before = presentInvoice(config, row, row.case_number, remissions);
+  const after = presentInvoice(config, updated, row.case_number, remissions);
   await emitCallback(tx, { type: 'invoice.cancelled', invoiceId: row.id });
   await recordAudit(tx, { action: 'invoice.cancelled', entityType: 'invoice', entityId: id, before: withoutLink(before), after: withoutLink(after) });
   return after;

@@ -9,7 +9,7 @@ const zh = {
   sandbox: '测试模式：不会产生真实扣款',
   noticeTitle: '诉讼费缴费通知书',
   returnTitle: '缴费结果',
-  receiptTitle: '缴费收据',
+  receiptTitle: '网上缴费回单',
   notFoundTitle: '缴费链接无效',
   problemTitle: '暂时无法完成操作',
   court: '法院', caseNumber: '案号', payer: '缴费人', feeKind: '费用类型', status: '状态',
@@ -40,7 +40,7 @@ const zh = {
   refundedText: '法院已退还本项费用。',
   partiallyRefunded: '已部分退费',
   partiallyRefundedText: '法院已退还本项费用的一部分。',
-  viewReceipt: '查看缴费收据',
+  viewReceipt: '查看缴费回单',
   backToNotice: '返回缴费通知书',
   thanks: '缴费成功，谢谢！',
   thanksText: (amount: string) => `我们已收到您的付款，本项费用已缴纳 ${amount}。`,
@@ -54,7 +54,8 @@ const zh = {
   noPayments: '暂无已完成的缴费。',
   totalPaid: '已缴合计', totalRefunded: '已退合计', netPaid: '实缴合计',
   printHint: '如需打印或保存，请使用浏览器的“打印”功能。',
-  receiptNote: '本页为网上缴费记录；诉讼费用正式票据由法院出具。',
+  receiptRef: '回单号', issuedAt: '出具时间（北京时间）',
+  receiptNote: '本页为网上缴费回单，回单号用于查询本记录，不是正式票据；诉讼费用正式票据由法院出具。',
   notFoundText: '此缴费链接无效。请核对缴费通知书上的链接，或联系法院。',
   problemHint: '如问题持续，请联系法院。',
   unavailableText: '系统暂时无法访问，请稍后再试。',
@@ -85,7 +86,10 @@ const zh = {
   } as Record<string, string>,
   remissionKinds: { deferral: '缓交', reduction: '减交', exemption: '免交' } as Record<string, string>,
   methods: { card: '银行卡', alipay: '支付宝', wechat_pay: '微信支付' } as Record<string, string>,
-  lineStatuses: { succeeded: '成功', disputed: '有争议', submitting: '退款处理中', submitted: '退款处理中' } as Record<string, string>,
+  lineStatuses: {
+    succeeded: '成功', disputed: '有争议', requested: '退费申请待审核', approved: '已批准，待退款', submitting: '退款处理中', submitted: '退款处理中',
+    failed: '退款失败', rejected: '不予退费', cancelled: '已撤回',
+  } as Record<string, string>,
 };
 
 export type Strings = typeof zh;
@@ -143,7 +147,8 @@ const en: Strings = {
   noPayments: 'No completed payments yet.',
   totalPaid: 'Total paid', totalRefunded: 'Total refunded', netPaid: 'Net paid',
   printHint: "To print or save this receipt, use your browser's Print command.",
-  receiptNote: 'This is a record of your online payments; the court issues the official court-fee receipt.',
+  receiptRef: 'Receipt reference', issuedAt: 'Issued (Beijing time)',
+  receiptNote: 'This is a record of your online payments and refunds; its reference identifies this record and is not an official receipt number. The court issues the official court-fee receipt.',
   notFoundText: 'This payment link is not valid. Check the link on your fee notice, or contact the court.',
   problemHint: 'If this keeps happening, contact the court.',
   unavailableText: 'The service is briefly unavailable. Please try again in a moment.',
@@ -174,7 +179,10 @@ const en: Strings = {
   },
   remissionKinds: { deferral: 'Deferral', reduction: 'Reduction', exemption: 'Exemption' },
   methods: { card: 'Bank card', alipay: 'Alipay', wechat_pay: 'WeChat Pay' },
-  lineStatuses: { succeeded: 'Succeeded', disputed: 'Disputed', submitting: 'Refund under way', submitted: 'Refund under way' },
+  lineStatuses: {
+    succeeded: 'Succeeded', disputed: 'Disputed', requested: 'Awaiting approval', approved: 'Approved, to be sent', submitting: 'Refund under way', submitted: 'Refund under way',
+    failed: 'Refund failed', rejected: 'Not approved', cancelled: 'Withdrawn',
+  },
 };
 
 export const STRINGS: Readonly<Record<Lang, Strings>> = { zh, en };
@@ -194,21 +202,34 @@ function asLang(value: unknown): Lang | null {
   return v === 'en' || v === 'zh' ? v : null;
 }
 
-/**
- * `?lang=en|zh` wins (pass req.query, or the value itself); else the first of Accept-Language's
- * English or Chinese tags by preference decides; else Chinese.
- */
-export function pickLang(query: unknown, acceptLanguage: string | undefined): Lang {
-  const fromQuery = query !== null && typeof query === 'object' && !Array.isArray(query)
+/** The language the litigant chose explicitly (`?lang=`, or the form's hidden `lang`): pass req.query, or the value itself. */
+export function explicitLang(query: unknown): Lang | null {
+  return query !== null && typeof query === 'object' && !Array.isArray(query)
     ? asLang((query as Record<string, unknown>).lang)
     : asLang(query);
-  if (fromQuery) return fromQuery;
-  const tags = (acceptLanguage ?? '').split(',').map((part, index) => {
-    const [tag = '', ...params] = part.trim().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const weight = q === undefined ? 1 : Number(q.slice(2));
-    return { primary: tag.trim().toLowerCase().split('-')[0], weight: Number.isFinite(weight) ? weight : 0, index };
-  }).filter((t) => t.weight > 0 && (t.primary === 'en' || t.primary === 'zh'));
-  tags.sort((a, b) => b.weight - a.weight || a.index - b.index);
-  return tags[0]?.primary === 'en' ? 'en' : 'zh';
+}
+
+/** The `lang` cookie's value in a Cookie header, if it names a language we have. */
+function cookieLang(cookieHeader: string | undefined): Lang | null {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const [name, ...value] = part.split('=');
+    if (name.trim() === LANG_COOKIE) return asLang(decodeURIComponent(value.join('=').trim()));
+  }
+  return null;
+}
+
+export const LANG_COOKIE = 'lang';
+
+/**
+ * One rule: Chinese, unless the litigant chose. `?lang=en|zh` is a choice; without one, the choice
+ * kept in the `lang` cookie (set when they chose) decides. Accept-Language is not used: a court's
+ * notice is in Chinese, and a browser set to English (a shared or borrowed one) is not a choice.
+ */
+export function pickLang(query: unknown, cookieHeader: string | undefined): Lang {
+  return explicitLang(query) ?? cookieLang(cookieHeader) ?? 'zh';
+}
+
+/** Set-Cookie keeping a choice for a year, for the litigant pages only; not a secret, so readable by nothing but the pages anyway. */
+export function langCookie(lang: Lang): string {
+  return `${LANG_COOKIE}=${lang}; Path=/pay; Max-Age=31536000; SameSite=Lax`;
 }

@@ -58,6 +58,17 @@ th,td{border-bottom:1px solid #c8c8c8;padding:.5rem .4rem;text-align:left;vertic
 td.num,th.num{text-align:right}
 tfoot th,tfoot td{font-weight:700;border-bottom:2px solid #1a1a1a}
 .note{font-size:.95rem;color:#3d3d3d}
+.ref{overflow-wrap:anywhere;font-variant-numeric:tabular-nums}
+@media (max-width:36rem){
+  table.lines,.lines caption,.lines tbody,.lines tfoot,.lines tr,.lines td,.lines tfoot th{display:block;width:auto}
+  .lines thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+  .lines tbody tr{border:1px solid #c8c8c8;border-radius:6px;margin:.5rem 0;padding:.25rem .75rem}
+  .lines td{display:grid;grid-template-columns:minmax(5.5rem,40%) minmax(0,1fr);gap:.75rem;border:0;padding:.3rem 0;text-align:left;overflow-wrap:anywhere}
+  .lines td.num{text-align:left}
+  .lines td::before{content:attr(data-label);color:#3d3d3d}
+  .lines tfoot tr{display:flex;justify-content:space-between;gap:1rem;border-bottom:2px solid #1a1a1a}
+  .lines tfoot th,.lines tfoot td{border:0;padding:.5rem 0}
+}
 .sandbox{background:#fff3cd;color:#4d3800;border-bottom:2px solid #8a6d00;padding:.5rem 0;font-weight:600}
 .sandbox .wrap{text-align:center}
 @media print{

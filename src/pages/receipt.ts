@@ -1,4 +1,4 @@
-/** The printable receipt (收据) of the payments settled, and refunds made, on one fee notice. */
+/** The printable receipt (网上缴费回单) of the payments settled, and the refunds, on one fee notice. */
 import { STRINGS, label, type Lang } from './i18n';
 import { esc, page, payHref, yuanText } from './layout';
 import { caseDetails, type NoticeView } from './parts';
@@ -14,8 +14,6 @@ export interface ReceiptLine {
 
 /** Money that reached the court: a disputed payment was settled and is still shown. */
 const SETTLED_PAYMENT = new Set(['succeeded', 'disputed']);
-/** Refunds the litigant should know about: sent, or on their way. */
-const SHOWN_REFUND = new Set(['succeeded', 'submitting', 'submitted']);
 
 const BEIJING = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
@@ -30,13 +28,18 @@ export function beijingTime(iso: string): string {
   return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}`;
 }
 
+/**
+ * One table per kind of line. Each cell carries its column's name (data-label): on a narrow screen
+ * the rows are stacked as cards showing it beside the value, so nothing scrolls sideways.
+ */
 function linesTable(lang: Lang, caption: string, lines: ReceiptLine[], total: { label: string; fen: number }): string {
   const t = STRINGS[lang];
-  const rows = lines.map((l) => `<tr><td>${esc(l.id)}</td><td>${esc(beijingTime(l.at))}</td>`
-    + `<td>${esc(l.method ? label(lang, 'methods', l.method) : '—')}</td>`
-    + `<td>${esc(label(lang, 'lineStatuses', l.status))}</td>`
-    + `<td class="num amount">${esc(yuanText(l.amount))}</td></tr>`).join('\n');
-  return `<div class="table-scroll"><table>
+  const cell = (name: string, value: string, cls = '') => `<td${cls ? ` class="${cls}"` : ''} data-label="${esc(name)}">${esc(value)}</td>`;
+  const rows = lines.map((l) => `<tr>${cell(t.paymentId, l.id, 'ref')}${cell(t.time, beijingTime(l.at))}`
+    + cell(t.method, l.method ? label(lang, 'methods', l.method) : '—')
+    + cell(t.status, label(lang, 'lineStatuses', l.status))
+    + `${cell(t.amount, yuanText(l.amount), 'num amount')}</tr>`).join('\n');
+  return `<table class="lines">
 <caption>${esc(caption)}</caption>
 <thead><tr><th scope="col">${esc(t.paymentId)}</th><th scope="col">${esc(t.time)}</th><th scope="col">${esc(t.method)}</th>`
     + `<th scope="col">${esc(t.status)}</th><th scope="col" class="num">${esc(t.amount)}</th></tr></thead>
@@ -44,19 +47,29 @@ function linesTable(lang: Lang, caption: string, lines: ReceiptLine[], total: { 
 ${rows}
 </tbody>
 <tfoot><tr><th scope="row" colspan="4">${esc(total.label)}</th><td class="num amount">${esc(yuanText(total.fen))}</td></tr></tfoot>
-</table></div>`;
+</table>`;
 }
 
 const sumOf = (lines: ReceiptLine[]) => lines.reduce((s, l) => s + l.amount, 0);
 
+export interface ReceiptView extends NoticeView {
+  payments: ReceiptLine[];
+  refunds: ReceiptLine[];
+  /** 回单号 (receipt-lines.ts): identifies this record; not an official numbered receipt. */
+  reference: string;
+  /** When the page was produced (ISO). */
+  issuedAt: string;
+}
+
 /**
- * Lists the settled payments (succeeded, disputed) and the refunds sent or under way (succeeded,
- * submitted); other lines may be passed and are left out. Totals count money that actually moved.
+ * Lists the settled payments (succeeded, disputed; attempts that took no money are left out) and
+ * every refund in whatever state it is in. Totals count money that actually moved: the refunded
+ * total only refunds that succeeded, and the net is paid minus that.
  */
-export function renderReceipt(v: NoticeView & { payments: ReceiptLine[]; refunds: ReceiptLine[] }): string {
+export function renderReceipt(v: ReceiptView): string {
   const t = STRINGS[v.lang];
   const payments = v.payments.filter((p) => SETTLED_PAYMENT.has(p.status));
-  const refunds = v.refunds.filter((r) => SHOWN_REFUND.has(r.status));
+  const refunds = v.refunds;
   const paid = sumOf(payments);
   const refunded = sumOf(refunds.filter((r) => r.status === 'succeeded'));
   const paymentsPart = payments.length === 0
@@ -64,6 +77,10 @@ export function renderReceipt(v: NoticeView & { payments: ReceiptLine[]; refunds
     : linesTable(v.lang, t.payments, payments, { label: t.totalPaid, fen: paid });
   const refundsPart = refunds.length === 0 ? '' : linesTable(v.lang, t.refunds, refunds, { label: t.totalRefunded, fen: refunded });
   const body = `<h1>${esc(t.receiptTitle)}</h1>
+<dl>
+<dt>${esc(t.receiptRef)}</dt><dd class="ref">${esc(v.reference)}</dd>
+<dt>${esc(t.issuedAt)}</dt><dd>${esc(beijingTime(v.issuedAt))}</dd>
+</dl>
 ${caseDetails(v)}
 <dl>
 <dt>${esc(t.amountDue)}</dt><dd class="amount">${esc(yuanText(v.amountDue))}</dd>

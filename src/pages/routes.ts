@@ -13,7 +13,9 @@ import { pageCallOptions, type Processor } from '../payments/processor';
 import { refreshPendingPayment } from '../payments/refresh';
 import { isDatabaseUnavailable } from '../db';
 import { DatabaseUnavailableError, NotFoundError } from '../shared/errors';
-import { STRINGS } from './i18n';
+import type { Request, Response } from 'express';
+import { explicitLang, langCookie, STRINGS } from './i18n';
+import { receiptFacts } from './receipt-lines';
 import { pickLang, renderNotFound, renderNotice, renderProblem, renderReceipt, renderReturn, type Lang, type NoticeView } from './views';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
@@ -61,14 +63,19 @@ function unavailable(lang: Lang, token: string) {
   const page = html(503, renderProblem(lang, { zh: STRINGS.zh.unavailableText, en: STRINGS.en.unavailableText }, token));
   return { ...page, headers: { ...page.headers, 'retry-after': String(DatabaseUnavailableError.retryAfterSeconds) } };
 }
-const langOf = (req: { query: unknown; body?: unknown; get(h: string): string | undefined }) => pickLang((req.body as { lang?: string } | undefined)?.lang ?? req.query, req.get('accept-language'));
+/** Chinese unless the litigant chose: a choice (?lang=, the form's lang) is kept in the lang cookie, which later pages follow. */
+function langOf(req: Request, res: Response): Lang {
+  const chosen = explicitLang((req.body as { lang?: unknown } | undefined)?.lang ?? req.query);
+  if (chosen) res.append('set-cookie', langCookie(chosen));
+  return chosen ?? pickLang(undefined, req.get('cookie'));
+}
 
 /** The litigant's pages, reached by the unguessable token on the fee notice; no account. */
 export function pageRoutes(processor: Processor): RouteDef[] {
   const page = (path: string, summary: string, render: (l: Loaded, ctx: { db: Knex; lang: Lang; config: Readonly<Config> }) => Promise<string> | string): RouteDef => ({
     method: 'get', path, summary, tag: 'pages', access: 'public', produces: 'text/html', responses: { 200: 'HTML page', 404: 'unknown link (HTML)', 503: 'the database briefly unavailable (HTML, Retry-After)' },
-    async read({ req, params, db, config }) {
-      const lang = langOf(req);
+    async read({ req, res, params, db, config }) {
+      const lang = langOf(req, res);
       try {
         const loaded = await load(db, config, processor, params.token, lang);
         if (!loaded) return html(404, renderNotFound(lang));
@@ -90,18 +97,14 @@ export function pageRoutes(processor: Processor): RouteDef[] {
       const outcome = paid ? 'paid' : state === 'settling' || state === 'unknown' ? 'processing' : 'not_completed';
       return renderReturn({ ...now.view, outcome });
     }),
-    page('/pay/{token}/receipt', 'A printable receipt of settled payments and refunds', (l) =>
-      renderReceipt({
-        ...l.view,
-        payments: l.payments.map((p) => ({ id: p.public_id, amount: p.settled_amount || p.amount, at: (p.settled_at ?? p.created_at).toISOString(), method: p.payment_method_type, status: p.status })),
-        refunds: [],
-      }),
+    page('/pay/{token}/receipt', 'A printable receipt of settled payments and every refund', async (l, { db }) =>
+      renderReceipt({ ...l.view, ...(await receiptFacts(db, l.invoice, l.payments)) }),
     ),
     {
       method: 'post', path: '/pay/{token}/checkout', summary: 'Create or reuse the open Checkout Session → 303 to it', tag: 'pages', access: 'public', produces: 'text/html',
       responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 429: 'too many posts from this address (problem+json, Retry-After)', 503: 'processor unavailable (HTML)' },
-      async read({ req, params, db, config }) {
-        const lang = langOf(req);
+      async read({ req, res, params, db, config }) {
+        const lang = langOf(req, res);
         try {
           await limitPagePosts(req, db, config); // each post may call the processor: counted per address, across instances
           if (!TOKEN.test(params.token)) return html(404, renderNotFound(lang));

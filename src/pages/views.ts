@@ -9,7 +9,7 @@ import { amountsList, breakdownTable, caseDetails, remissionsList, type NoticeVi
 
 export { pickLang, type Lang } from './i18n';
 export type { NoticeView } from './parts';
-export { renderReceipt, type ReceiptLine } from './receipt';
+export { renderReceipt, type ReceiptLine, type ReceiptView } from './receipt';
 
 const other = (lang: Lang): Lang => (lang === 'zh' ? 'en' : 'zh');
 

@@ -11,6 +11,7 @@ import { logger } from '../shared/logger';
 import { applyObservation, type Observation } from './apply';
 import { observeSession } from './observe';
 import { presentPayment, type PaymentRow } from './payment-store';
+import { feeDescription } from './fee-description';
 import { nextPart } from './limits';
 import { withinTimeout, type CallOptions, type Processor } from './processor';
 import { isSettled } from './transitions';
@@ -87,7 +88,7 @@ async function handOut(knex: Knex, p: Processor, config: Readonly<Config>, payme
   if (payment.checkout_url) return { redirect: payment.checkout_url };
   let session: Stripe.Checkout.Session;
   try {
-    session = await createSession(p, config, payment, token, lang, call);
+    session = await createSession(p, config, payment, token, lang, call, await feeDescription(knex, config, payment));
   } catch (e) {
     // Another tab may have made the same session meanwhile (its request differs only in language).
     const now = await knex<PaymentRow>('payments').where({ id: payment.id }).first();
@@ -149,7 +150,7 @@ async function endAtProcessor(p: Processor, pending: PaymentRow, call: CallOptio
   return { observation: observeSession(s, 'checkout-replaced'), settling: s.status === 'complete' };
 }
 
-async function createSession(p: Processor, config: Readonly<Config>, payment: PaymentRow, token: string, lang: 'zh' | 'en', call: CallOptions): Promise<Stripe.Checkout.Session> {
+async function createSession(p: Processor, config: Readonly<Config>, payment: PaymentRow, token: string, lang: 'zh' | 'en', call: CallOptions, description: string): Promise<Stripe.Checkout.Session> {
   const base = config.publicBaseUrl.replace(/\/$/, '');
   const methods = config.stripe.checkout.paymentMethodTypes as Stripe.Checkout.SessionCreateParams.AllowedPaymentMethodType[];
   const metadata = { payment_id: payment.public_id, court_code: payment.court_code };
@@ -157,10 +158,10 @@ async function createSession(p: Processor, config: Readonly<Config>, payment: Pa
     const request = p.stripe.checkout.sessions.create(
       {
         mode: 'payment',
-        line_items: [{ quantity: 1, price_data: { currency: 'cny', unit_amount: payment.amount, product_data: { name: `诉讼费 Court fee ${payment.public_id}` } } }],
+        line_items: [{ quantity: 1, price_data: { currency: 'cny', unit_amount: payment.amount, product_data: { name: description } } }],
         client_reference_id: payment.public_id,
         metadata,
-        payment_intent_data: { metadata },
+        payment_intent_data: { metadata, description },
         allowed_payment_method_types: methods,
         ...(methods.includes('wechat_pay') ? { payment_method_options: { wechat_pay: { client: 'web' } } } : {}),
         expires_at: Math.floor(payment.expires_at.getTime() / 1000),

@@ -3,22 +3,44 @@ import type { Observation } from './apply';
 
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
 
-/** What a PaymentIntent (from an event or retrieved) says about our payment. */
+/**
+ * The method the payer used, as Stripe shows it: the charge's payment_method_details.type, else the
+ * payment method's type when either is expanded, else the only type the intent allows. An intent
+ * made by Checkout lists every type the session offered (payment_method_types) and names the one
+ * used only by id: then it is left for the charge (charge.succeeded) to tell.
+ */
+export function methodOfIntent(pi: Stripe.PaymentIntent): string | null {
+  const charge = typeof pi.latest_charge === 'object' ? pi.latest_charge : null;
+  const method = typeof pi.payment_method === 'object' ? pi.payment_method : null;
+  return charge?.payment_method_details?.type ?? method?.type ?? (pi.payment_method_types?.length === 1 ? pi.payment_method_types[0] : null);
+}
+
+/**
+ * What a PaymentIntent (from an event or retrieved) says about our payment. A decline leaves the
+ * intent open (requires_payment_method with last_payment_error) so the payer can try again on the
+ * same Checkout page: the attempt has failed, and a later success on the same intent still settles
+ * it (transitions.ts lets failed money become succeeded).
+ */
 export function observePaymentIntent(pi: Stripe.PaymentIntent, source: string): Observation {
-  const base = {
-    source,
-    paymentIntentId: pi.id,
-    chargeId: idOf(pi.latest_charge),
-    paymentMethodType: pi.payment_method_types?.length === 1 ? pi.payment_method_types[0] : null,
-  };
+  const base = { source, paymentIntentId: pi.id, chargeId: idOf(pi.latest_charge) };
+  const failure = pi.last_payment_error ? `${pi.last_payment_error.code ?? 'error'}: ${pi.last_payment_error.message ?? ''}`.trim() : null;
   switch (pi.status) {
     case 'succeeded':
-      return { ...base, outcome: 'succeeded', amount: pi.amount_received, currency: pi.currency };
+      return { ...base, paymentMethodType: methodOfIntent(pi), outcome: 'succeeded', amount: pi.amount_received, currency: pi.currency };
     case 'canceled':
       return { ...base, outcome: 'canceled', failureReason: pi.cancellation_reason ?? 'canceled' };
+    case 'requires_payment_method':
+      return failure ? { ...base, outcome: 'failed', failureReason: failure } : base;
+    case 'processing':
+      return { ...base, paymentMethodType: methodOfIntent(pi), failureReason: failure };
     default:
-      return { ...base, failureReason: pi.last_payment_error ? `${pi.last_payment_error.code ?? 'error'}: ${pi.last_payment_error.message ?? ''}`.trim() : null };
+      return { ...base, failureReason: failure };
   }
+}
+
+/** What a Charge says: which intent and method it belongs to. The intent's own events settle the money. */
+export function observeCharge(ch: Stripe.Charge, source: string): Observation {
+  return { source, paymentIntentId: idOf(ch.payment_intent), chargeId: ch.id, paymentMethodType: ch.payment_method_details?.type ?? null };
 }
 
 /** What a Checkout Session (retrieved, with its payment_intent expanded or not) says about our payment. */

@@ -15,7 +15,8 @@ export type SessionState = 'none' | 'open' | 'settling' | 'ended' | 'unknown';
  * 'unknown': the processor did not answer in time, and only our own records can be shown.
  */
 export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId: number, call: CallOptions = {}): Promise<SessionState> {
-  const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first();
+  const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first()
+    ?? await declinedButOpen(knex, invoiceId);
   if (!pending) return 'none';
   let session;
   try {
@@ -26,6 +27,16 @@ export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId:
   }
   const r = await knex.transaction((tx) => applyObservation(tx, pending, observeSession(session, 'return-page')));
   if (r.kind === 'applied') return 'ended';
+  if (pending.status === 'failed') return 'none'; // the retry on the declined session has not paid
   if (session.status === 'complete') return 'settling';
   return session.status === 'open' ? 'open' : 'ended';
+}
+
+/**
+ * An attempt a decline failed while its Checkout Session stays open (Stripe lets the payer try
+ * again there): the payer may come back from a successful retry before its webhook does.
+ */
+function declinedButOpen(knex: Knex, invoiceId: number): Promise<PaymentRow | undefined> {
+  return knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'failed' }).whereNotNull('checkout_session_id')
+    .where('expires_at', '>', new Date()).orderBy('id', 'desc').first();
 }

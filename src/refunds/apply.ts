@@ -43,7 +43,9 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     return { kind: 'unchanged', status: refund.status };
   }
   const base = { courtCode: refund.court_code, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id, source: o.source };
-  const changes: Partial<RefundRow> = { ...link, status: next };
+  // Whatever the processor says of a refund, it was sent: one that succeeds or fails straight from
+  // the processor's answer (never seen as submitted) still gets the time it was sent.
+  const changes: Partial<RefundRow> = { ...link, status: next, submitted_at: refund.submitted_at ?? new Date() };
   if (next === 'succeeded') {
     await post(tx, { ...base, kind: 'refund_settled', description: `refund ${refund.public_id}`, lines: transfer('fee_income', 'processor_clearing', refund.amount) });
     await moveInvoiceMoney(tx, invoice, { refunded: refund.amount });
@@ -57,8 +59,6 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     }
     changes.failed_at = new Date();
     changes.failure_reason = o.failureReason ?? `processor status ${o.processorStatus}`;
-  } else if (next === 'submitted') {
-    changes.submitted_at = refund.submitted_at ?? new Date();
   }
   const after = await updateRefund(tx, refund.id, changes);
   if (next === 'succeeded' || next === 'failed') await emitCallback(tx, { type: `refund.${next}`, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id });

@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { applyDispute, applyObservation, OBSERVATION_CALLBACKS, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
 import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
-import { observePaymentIntent } from '../payments/observe';
+import { observeCharge, observePaymentIntent } from '../payments/observe';
 import { applyRefundObservation } from '../refunds/apply';
 import { findRefund } from '../refunds/refund-store';
 
@@ -43,6 +43,8 @@ export function asResult(r: ApplyResult): HandleResult {
 const session = (e: Stripe.Event) => e.data.object as Stripe.Checkout.Session;
 const intent = (e: Stripe.Event) => e.data.object as Stripe.PaymentIntent;
 const intentRef = (pi: Stripe.PaymentIntent): PaymentRef => ({ paymentId: pi.metadata?.payment_id, paymentIntentId: pi.id });
+const charge = (e: Stripe.Event) => e.data.object as Stripe.Charge;
+const chargeRef = (ch: Stripe.Charge): PaymentRef => ({ paymentId: ch.metadata?.payment_id, paymentIntentId: idOf(ch.payment_intent), chargeId: ch.id });
 
 /** Which payment an event is about and what it says of it. */
 export interface PaymentObservation {
@@ -61,6 +63,8 @@ const PAYMENT_EVENTS: Record<string, (e: Stripe.Event) => PaymentObservation> = 
   // One failed attempt: the Checkout Session stays open and the payer may try again.
   'payment_intent.payment_failed': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
   'payment_intent.canceled': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
+  // The charge names the method the payer chose (payment_method_details.type); it moves no money.
+  'charge.succeeded': (e) => ({ ref: chargeRef(charge(e)), obs: observeCharge(charge(e), e.id) }),
 };
 
 /** The payment observation an event carries, or null for events about something else. */

@@ -41,7 +41,8 @@ const EVENTS: Record<string, (p: PaymentRow) => Stripe.Event> = {
   'payment_intent.payment_failed': (p) => anEvent('payment_intent.payment_failed', anIntent({ id: p.payment_intent_id, status: 'requires_payment_method', amount: p.amount, last_payment_error: { code: 'card_declined', message: 'Your card was declined.' } as never, metadata: { payment_id: p.public_id } })),
 };
 const SUCCESS = ['checkout.session.completed', 'payment_intent.succeeded'];
-const ENDING: Record<string, string> = { 'checkout.session.expired': 'expired', 'payment_intent.canceled': 'canceled', 'checkout.session.async_payment_failed': 'failed' };
+// A decline fails the attempt (Stripe keeps the intent open for another try; a later success still settles it).
+const ENDING: Record<string, string> = { 'checkout.session.expired': 'expired', 'payment_intent.canceled': 'canceled', 'checkout.session.async_payment_failed': 'failed', 'payment_intent.payment_failed': 'failed' };
 
 describe('webhook: signatures', () => {
   it('when the signature is valid, then the event is recorded and applied', async () => {

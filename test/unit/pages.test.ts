@@ -233,10 +233,13 @@ describe('pages: the return page', () => {
   });
 });
 
+const RECEIPT = { reference: 'inv_AbC123-02', issuedAt: '2026-04-02T01:05:00Z' };
+
 describe('pages: the receipt', () => {
-  it('when payments and refunds settled, then it lists each with Beijing time, method and totals', () => {
+  it('when payments and refunds settled, then it lists each with Beijing time, method and totals, and every refund with its state', () => {
     const html = renderReceipt({
       ...aNotice({ status: 'partially_refunded', paidAmount: 105_000, outstanding: 0 }),
+      ...RECEIPT,
       payments: [
         payment({ id: 'pay_1', amount: 5_000, at: '2026-03-05T06:07:00Z', method: 'alipay' }),
         payment({ id: 'pay_2', amount: 100_000, at: '2026-03-06T16:30:00Z', method: 'card' }),
@@ -247,7 +250,9 @@ describe('pages: the receipt', () => {
         payment({ id: 'rf_rejected', amount: 1_000, status: 'rejected' }),
       ],
     });
-    expect(html).to.include('收据');
+    expect(html).to.include('网上缴费回单');
+    expect(html).to.match(/回单号<\/dt><dd class="ref">inv_AbC123-02</);
+    expect(html).to.match(/出具时间（北京时间）<\/dt><dd>2026-04-02 09:05</);
     expect(html).to.include('(2026)晋0105民初1234号');
     expect(html).to.include('张三');
     expect(html).to.include('pay_1');
@@ -258,7 +263,7 @@ describe('pages: the receipt', () => {
     expect(html).not.to.include('pay_failed');
     expect(html).to.include('rf_1');
     expect(html).to.include('2026-04-01 02:00');
-    expect(html).not.to.include('rf_rejected');
+    expect(html).to.match(/rf_rejected<\/td>.*不予退费/);
     expect(html).to.match(/已缴合计<\/th><td class="num amount">¥1,050\.00/);
     expect(html).to.match(/已退合计<\/th><td class="num amount">¥525\.00/);
     expect(html).to.match(/实缴合计<\/dt><dd class="amount strong">¥525\.00/);
@@ -268,7 +273,8 @@ describe('pages: the receipt', () => {
   });
 
   it('when nothing is settled yet, then it says so in English', () => {
-    const html = renderReceipt({ ...aNotice({ lang: 'en' }), payments: [], refunds: [] });
+    const html = renderReceipt({ ...aNotice({ lang: 'en' }), ...RECEIPT, payments: [], refunds: [] });
+    expect(html).to.include('Receipt reference').and.include('not an official receipt number');
     expect(html).to.include('No completed payments yet.');
     expect(html).to.include('use your browser&#39;s Print');
     expect(html).to.include(`href="/pay/${TOKEN}/receipt?lang=zh"`);
@@ -296,23 +302,23 @@ describe('pages: not found and problems', () => {
 });
 
 describe('pages: pickLang', () => {
-  const cases: [query: unknown, accept: string | undefined, expected: 'zh' | 'en'][] = [
-    [{ lang: 'en' }, 'zh-CN', 'en'],
-    [{ lang: 'zh' }, 'en-US,en;q=0.9', 'zh'],
+  // Chinese unless chosen: ?lang= is a choice; without one, the lang cookie (a choice made earlier); Accept-Language never.
+  const cases: [query: unknown, cookie: string | undefined, expected: 'zh' | 'en'][] = [
+    [{ lang: 'en' }, 'lang=zh', 'en'],
+    [{ lang: 'zh' }, 'lang=en', 'zh'],
     [{ lang: 'EN' }, undefined, 'en'],
     [{ lang: ['en', 'zh'] }, undefined, 'en'],
-    [{ lang: 'fr' }, 'en-GB', 'en'],
-    [{}, 'en-US,en;q=0.9,zh-CN;q=0.8', 'en'],
-    [{}, 'zh-CN,zh;q=0.9,en;q=0.8', 'zh'],
-    [{}, 'zh;q=0.2, en;q=0.9', 'en'],
-    [{}, 'de-DE', 'zh'],
+    [{ lang: 'fr' }, 'lang=en', 'en'],
+    [{}, 'theme=dark; lang=en', 'en'],
+    [{}, 'lang=fr', 'zh'],
+    [{}, 'xlang=en', 'zh'],
     [{}, undefined, 'zh'],
     [undefined, '', 'zh'],
     ['en', undefined, 'en'],
   ];
-  for (const [query, accept, expected] of cases) {
-    it(`when the query is ${JSON.stringify(query)} and Accept-Language is ${JSON.stringify(accept)}, then it is ${expected}`, () => {
-      expect(pickLang(query, accept)).to.equal(expected);
+  for (const [query, cookie, expected] of cases) {
+    it(`when the query is ${JSON.stringify(query)} and the cookie header is ${JSON.stringify(cookie)}, then it is ${expected}`, () => {
+      expect(pickLang(query, cookie)).to.equal(expected);
     });
   }
 });
