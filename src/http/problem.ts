@@ -54,8 +54,9 @@ function fromFramework(err: { type?: string; status?: number; message?: string }
 }
 
 /**
- * Any error as the problem to answer: a known one as it is; anything else is logged (where it
- * happened, with its stack) and answered as a 500 that names only the request id.
+ * Any error as the problem to answer: a known one as it is; a lost database (src/db
+ * isDatabaseUnavailable) as a 503 with Retry-After, logged as a warning; anything else is logged
+ * (where it happened, with its stack) and answered as a 500 that names only the request id.
  */
 export function asProblem(err: unknown, where: { method?: string; path: string }): AppError {
   const known = err instanceof AppError ? err : fromFramework((err ?? {}) as { type?: string; status?: number; message?: string });
