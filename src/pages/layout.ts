@@ -61,13 +61,13 @@ tfoot th,tfoot td{font-weight:700;border-bottom:2px solid #1a1a1a}
 .ref{overflow-wrap:anywhere;font-variant-numeric:tabular-nums}
 @media (max-width:36rem){
   table.lines,.lines caption,.lines tbody,.lines tfoot,.lines tr,.lines td,.lines tfoot th{display:block;width:auto}
-  .lines thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+  .lines thead{display:block;position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
   .lines tbody tr{border:1px solid #c8c8c8;border-radius:6px;margin:.5rem 0;padding:.25rem .75rem}
-  .lines td{display:grid;grid-template-columns:minmax(5.5rem,40%) minmax(0,1fr);gap:.75rem;border:0;padding:.3rem 0;text-align:left;overflow-wrap:anywhere}
-  .lines td.num{text-align:left}
-  .lines td::before{content:attr(data-label);color:#3d3d3d}
-  .lines tfoot tr{display:flex;justify-content:space-between;gap:1rem;border-bottom:2px solid #1a1a1a}
-  .lines tfoot th,.lines tfoot td{border:0;padding:.5rem 0}
+  .lines td[data-label]{display:grid;grid-template-columns:minmax(5.5rem,40%) minmax(0,1fr);gap:.75rem;border:0;padding:.3rem 0;text-align:left;overflow-wrap:anywhere}
+  .lines td[data-label]::before{content:attr(data-label);color:#3d3d3d}
+  .lines tfoot tr{display:flex;justify-content:space-between;align-items:baseline;gap:.75rem;border-bottom:2px solid #1a1a1a}
+  .lines tfoot th{flex:1 1 auto;min-width:0;border:0;padding:.5rem 0}
+  .lines tfoot td{flex:0 0 auto;border:0;padding:.5rem 0}
 }
 .sandbox{background:#fff3cd;color:#4d3800;border-bottom:2px solid #8a6d00;padding:.5rem 0;font-weight:600}
 .sandbox .wrap{text-align:center}
