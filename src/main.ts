@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { ensureDemoKeys } from './demo-keys';
+import { ensureDemoStaff } from './staff/demo-staff';
 import { handleProcessFaults } from './process-faults';
 import { startService } from './service';
 import { logger, setLogLevel } from './shared/logger';
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
     lines.push('demo API keys (all courts; development only):');
     for (const [role, key] of Object.entries(keys)) lines.push(`  ${role.padEnd(12)} ${key}`);
     lines.push(`try: curl -H "Authorization: Bearer ${keys.case_system}" ${base}/v1/courts`);
+    const people = await ensureDemoStaff(service.db.knex, config);
+    lines.push(`demo staff (all courts; development only), sign in at ${base}/console/login:`);
+    for (const [role, p] of Object.entries(people)) lines.push(`  ${role.padEnd(12)} login ${p.login.padEnd(16)} password ${p.password}`);
   } else {
     lines.push('make an API key: npm run cli -- keys create --role case_system --courts all --name "my case system"');
   }

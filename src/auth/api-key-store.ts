@@ -17,6 +17,8 @@ export interface CreateKeyInput {
   role: Role;
   courts: string[] | 'all';
   name: string;
+  /** The login of the person the key acts for; none for a machine. */
+  owner?: string;
 }
 
 export async function createApiKey(db: Queryable, issuing: KeyIssuing, input: CreateKeyInput, actor = 'operator:cli'): Promise<{ id: string; key: string }> {
@@ -27,6 +29,8 @@ export async function createApiKey(db: Queryable, issuing: KeyIssuing, input: Cr
       const unknown = input.courts.filter((c) => !known.includes(c));
       if (unknown.length) throw ValidationError.field('courts', `unknown court(s): ${unknown.join(', ')}`, 'unknown_court');
     }
+    const owner = input.owner === undefined ? null : await tx('staff').where({ login: input.owner.toLowerCase(), active: true }).first('id');
+    if (input.owner !== undefined && !owner) throw ValidationError.field('owner', `no active member of staff has the login ${input.owner}`, 'unknown_staff');
     const [row] = await tx('api_keys')
       .insert({
         public_id: publicId('key'),
@@ -37,9 +41,10 @@ export async function createApiKey(db: Queryable, issuing: KeyIssuing, input: Cr
         key_hash: hashKey(key),
         key_prefix: keyPrefix(key),
         checksum_kind: 'hmac_sha256',
+        owner_staff_id: owner?.id ?? null,
       })
       .returning(['public_id', 'name', 'role', 'all_courts', 'court_codes']);
-    await recordAudit(tx, { action: 'api_key.created', entityType: 'api_key', entityId: row.public_id, after: row }, actor);
+    await recordAudit(tx, { action: 'api_key.created', entityType: 'api_key', entityId: row.public_id, after: { ...row, owner: owner ? input.owner!.toLowerCase() : null } }, actor);
     return { id: row.public_id as string, key };
   });
 }
@@ -54,5 +59,5 @@ export async function revokeApiKey(db: Queryable, id: string, actor = 'operator:
 }
 
 export async function listApiKeys(db: Queryable): Promise<Omit<ApiKeyRow, 'key_hash' | 'id'>[]> {
-  return db('api_keys').select('public_id', 'name', 'role', 'all_courts', 'court_codes', 'key_prefix', 'checksum_kind', 'created_at', 'revoked_at', 'last_used_at').orderBy('id');
+  return db('api_keys').select('public_id', 'name', 'role', 'all_courts', 'court_codes', 'key_prefix', 'checksum_kind', 'created_at', 'revoked_at', 'last_used_at', 'owner_staff_id').orderBy('id');
 }

@@ -8,6 +8,13 @@ import { RevocationListener, type ReconnectSettings } from './revocation-listene
 
 const LAST_USED_EVERY_MS = 60_000;
 
+/** Another cache that relies on the same revocation listener (staff sessions): told what it must forget. */
+export interface CacheFollower {
+  sessionsEnded(payload: string): void;
+  /** Anything cached may be stale (the listener came back, or was lost). */
+  clear(): void;
+}
+
 export interface AuthenticatorSettings extends ReconnectSettings {
   keyChecksumSecret: string;
   keyCacheTtlMs: number;
@@ -31,6 +38,7 @@ export class ApiKeyAuthenticator {
   /** Bumped whenever cached answers may be stale, so a lookup begun before never stores its answer. */
   private epoch = 0;
   private legacy: Promise<Set<string>> | null = null;
+  private readonly followers = new Set<CacheFollower>();
 
   constructor(
     private readonly knex: Knex,
@@ -74,6 +82,11 @@ export class ApiKeyAuthenticator {
     return principal ?? null;
   }
 
+  /** A cache trusted only while this one is, and cleared with it; revocation notices of its kind are passed on. */
+  follow(follower: CacheFollower): void {
+    this.followers.add(follower);
+  }
+
   forget(hash: string): void {
     this.epoch += 1;
     this.known.delete(hash);
@@ -100,6 +113,7 @@ export class ApiKeyAuthenticator {
     await this.listener?.close();
     this.listener = new RevocationListener(connectionString, this.settings, {
       revoked: (hash) => this.forget(hash),
+      sessionsEnded: (payload) => this.followers.forEach((f) => f.sessionsEnded(payload)),
       listening: () => this.clear(),
       lost: () => this.clear(),
     });
@@ -111,6 +125,7 @@ export class ApiKeyAuthenticator {
     this.known.clear();
     this.unknown.clear();
     this.legacy = null;
+    this.followers.forEach((f) => f.clear());
   }
 
   async close(): Promise<void> {

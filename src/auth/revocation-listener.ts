@@ -2,10 +2,14 @@ import pg from 'pg';
 import { logger } from '../shared/logger';
 
 export const REVOKE_CHANNEL = 'courtpay_api_key_revoked';
+/** Staff sessions that ended (`session:<id>`) and people whose sessions all ended (`staff:<staff id>`). */
+export const STAFF_CHANNEL = 'courtpay_staff_sessions_ended';
 
 export interface ListenerEvents {
   /** A key was revoked somewhere: its hash. */
   revoked(hash: string): void;
+  /** A staff session or a person's sessions ended somewhere: the payload sent on STAFF_CHANNEL. */
+  sessionsEnded?(payload: string): void;
   /** LISTEN is in place (first time, or again after a loss): anything cached before may be stale. */
   listening(): void;
   /** The connection is gone: revocations may be missed until `listening` comes again. */
@@ -63,10 +67,11 @@ export class RevocationListener {
     client.on('end', () => lose());
     client.on('notification', (n) => {
       if (n.channel === REVOKE_CHANNEL && n.payload) this.on.revoked(n.payload);
+      if (n.channel === STAFF_CHANNEL && n.payload) this.on.sessionsEnded?.(n.payload);
     });
     try {
       await client.connect();
-      await client.query(`listen ${REVOKE_CHANNEL}`);
+      await client.query(`listen ${REVOKE_CHANNEL}; listen ${STAFF_CHANNEL}`);
     } catch (e) {
       lose(e as Error);
       return;

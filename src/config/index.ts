@@ -103,6 +103,21 @@ export interface Config {
     /** The case records answer is read up to this many bytes; a larger one skips the check (never read whole). */
     caseRecordsMaxBytes: number;
   };
+  staff: {
+    /** A session unused this long ends. */
+    sessionIdleMinutes: number;
+    /** A session ends this long after sign-in, however active. */
+    sessionMaxHours: number;
+    /** Sessions cached per instance (LRU), each for at most this long; sign-out and disabling reach every instance at once anyway. */
+    sessionCacheMax: number;
+    sessionCacheTtlMs: number;
+    /** Failed sign-ins in a row that lock the login, and for how long. */
+    maxFailedSignIns: number;
+    lockMinutes: number;
+    /** How long a set-password link works. */
+    setPasswordHours: number;
+    minPasswordLength: number;
+  };
   idempotency: {
     /** An Idempotency-Key's answer is replayed for at least this long, then purged by the job. */
     ttlHours: number;
@@ -201,6 +216,16 @@ const schema = Joi.object<Config>({
     lateGraceDays: Joi.number().integer().min(0).max(30).required(),
     caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
     caseRecordsMaxBytes: Joi.number().integer().min(1024).required(),
+  }).required(),
+  staff: Joi.object({
+    sessionIdleMinutes: Joi.number().positive().required(),
+    sessionMaxHours: Joi.number().positive().required(),
+    sessionCacheMax: Joi.number().integer().min(1).required(),
+    sessionCacheTtlMs: Joi.number().integer().min(1).required(),
+    maxFailedSignIns: Joi.number().integer().min(1).required(),
+    lockMinutes: Joi.number().positive().required(),
+    setPasswordHours: Joi.number().positive().required(),
+    minPasswordLength: Joi.number().integer().min(8).max(128).required(),
   }).required(),
   idempotency: Joi.object({
     ttlHours: Joi.number().integer().min(1).max(720).required(),

@@ -16,11 +16,15 @@ import { pageRoutes } from '../pages/routes';
 import type { Processor } from '../payments/processor';
 import { paymentRoutes } from '../payments/routes';
 import { refundRoutes } from '../refunds/routes';
+import { consoleRoutes } from '../staff/console-routes';
+import { staffRoutes } from '../staff/routes';
+import { sessionSettings, StaffSessions } from '../staff/sessions';
 import { stripeWebhookEndpoint } from '../webhooks/endpoint';
 import { STRIPE_WEBHOOK_BODY_LIMIT, webhookRoutes } from '../webhooks/routes';
 import { DatabaseUnavailableError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
 import { mountRoutes } from './mount';
+import { authFailureLimiter } from './rate-limit';
 import { buildOpenApi, renderDocs } from './openapi';
 import { problemHandler } from './problem';
 import { requestContext } from './request-context';
@@ -33,13 +37,15 @@ export interface AppDeps {
   processor: Processor;
   /** The sandbox processor's own pages (checkout), mounted at /sandbox when it runs. */
   sandboxPages?: express.Router | null;
+  /** Staff sessions (made here on the authenticator's listener unless given, e.g. with a test's clock). */
+  sessions?: StaffSessions;
 }
 
 /** Every keyed API route, in one list: mounted from it, documented from it, access-tested from it. */
 export function apiRoutes(processor: Processor): RouteDef[] {
   return [
     ...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes, ...refundRoutes(processor),
-    ...reconciliationRoutes(processor), ...callbackRoutes(),
+    ...reconciliationRoutes(processor), ...callbackRoutes(), ...staffRoutes,
   ];
 }
 
@@ -123,7 +129,9 @@ export function buildApp(deps: AppDeps): App {
     docs: () => docs,
   });
   const webhooks = webhookRoutes(deps.processor);
-  const documented = [...service, ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor)];
+  const sessions = deps.sessions ?? new StaffSessions(deps.knex, sessionSettings(deps.config), deps.authenticator);
+  const consolePages = consoleRoutes(sessions, authFailureLimiter(deps.knex, deps.config));
+  const documented = [...service, ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor), ...consolePages];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);
   const security = helmet({
@@ -140,10 +148,11 @@ export function buildApp(deps: AppDeps): App {
   // Webhooks are verified over the exact bytes Stripe signed; pages post plain forms.
   app.use('/webhooks', express.raw({ type: '*/*', limit: STRIPE_WEBHOOK_BODY_LIMIT }));
   app.use('/pay', express.urlencoded({ extended: false, limit: '10kb' }));
+  app.use('/console', express.urlencoded({ extended: false, limit: '10kb' }));
   app.use(express.json({ limit: deps.config.http.bodyLimit, strict: true, type: 'application/json' }));
 
   const router = express.Router();
-  mountRoutes(router, documented, deps);
+  mountRoutes(router, documented, { ...deps, sessions });
   app.use(router);
   if (deps.sandboxPages) app.use('/sandbox', deps.sandboxPages);
   app.use(() => {

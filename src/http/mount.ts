@@ -9,11 +9,15 @@ import { claimIdempotent, completeIdempotent, idempotentRequest } from './idempo
 import { expressPath, isWrite, type Reply, type RouteContext, type RouteDef, type WriteRoute } from './route';
 import { authFailureLimiter, clientSubject, type RateLimiter } from './rate-limit';
 import { validate } from './validate';
+import type { StaffSessions } from '../staff/sessions';
+import { sessionToken } from '../staff/cookies';
 
 export interface MountDeps {
   knex: Knex;
   config: Readonly<Config>;
   authenticator: ApiKeyAuthenticator;
+  /** Staff sessions, for the routes that accept a session cookie (route.sessions). */
+  sessions?: StaffSessions;
 }
 
 /** Turns route definitions into Express handlers: auth, validation, idempotency and transactions live here once. */
@@ -22,7 +26,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: M
   for (const route of routes) {
     router[route.method](expressPath(route.path), async (req: Request, res: Response) => {
       res.locals.route = route.path;
-      const principal = await authorize(route, req, deps.authenticator, authFailures);
+      const principal = await authorize(route, req, deps, authFailures);
       const ctx: RouteContext = {
         req,
         res,
@@ -53,17 +57,19 @@ function bodyOf(req: Request): unknown {
  * valid key is never refused for its address's failures: keys cannot be guessed, and refusing it
  * would let anyone behind the same address (a court's NAT, a shared proxy) lock a case system out.
  */
-async function authorize(route: RouteDef, req: Request, authenticator: ApiKeyAuthenticator, failures: RateLimiter): Promise<Principal | null> {
+async function authorize(route: RouteDef, req: Request, deps: MountDeps, failures: RateLimiter): Promise<Principal | null> {
   if (route.access === 'public') return null;
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const principal = m ? await authenticator.authenticate(m[1]) : null;
+  const session = !header && route.sessions && deps.sessions ? sessionToken(req, deps.config) : null;
+  const principal = m ? await deps.authenticator.authenticate(m[1]) : session !== null ? await deps.sessions!.authenticate(session) : null;
   if (!principal) {
     await failures.hit(clientSubject(req.ip));
+    if (session !== null) throw new UnauthorizedError('the session has ended or is not valid; sign in again', 'invalid_session');
     throw m ? new UnauthorizedError('the API key is not valid or has been revoked', 'invalid_api_key') : new UnauthorizedError();
   }
   const ctx = currentContext();
-  if (ctx) ctx.actor = { type: 'api_key', id: principal.keyId };
+  if (ctx) ctx.actor = principal.person && principal.kind === 'session' ? { type: 'staff', id: principal.person.login } : { type: 'api_key', id: principal.keyId };
   if (route.access !== 'any_key') assertRole(principal, route.access);
   return principal;
 }

@@ -47,6 +47,12 @@ export class RateLimiter {
     this.blocked = new LRUCache({ max: blockedMax });
   }
 
+  /** Whether the subject is refused just now (this instance has seen it over the limit), without counting a hit. */
+  refuses(subject: string): boolean {
+    const until = this.blocked.get(subject);
+    return until !== undefined && until > Date.now();
+  }
+
   /** Counts one hit for the subject; over the limit it throws a 429 with Retry-After. */
   async hit(subject: string): Promise<void> {
     const until = this.blocked.get(subject);

@@ -38,6 +38,8 @@ interface BaseRoute {
   responses: Record<number, string>;
   /** The response is not JSON (HTML pages, Prometheus text). */
   produces?: string;
+  /** A signed-in person's session cookie is accepted as well as a key (src/staff: GET /v1/me only, for now). */
+  sessions?: true;
 }
 
 /** A route that only reads: runs on the pool. */

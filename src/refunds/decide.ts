@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { assertCanSee, type Principal } from '../auth/principal';
+import { assertCanSee, hasRole, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { PaymentRow } from '../payments/payment-store';
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
@@ -47,7 +47,7 @@ export async function rejectRefund(tx: Knex.Transaction, principal: Principal, i
 /** Before submission only (never once `submitting`): the requester (a clerk) or an approver may cancel. */
 export async function cancelRefund(tx: Knex.Transaction, principal: Principal, id: string, note?: string): Promise<RefundRow> {
   const r = await lockVisible(tx, principal, id);
-  if (principal.role === 'clerk' && r.requested_by !== actorOf(principal)) {
+  if (!hasRole(principal, 'approver') && r.requested_by !== actorOf(principal)) {
     throw new ForbiddenError('a clerk may cancel only refunds they requested', 'not_your_refund');
   }
   mustMove(r, 'cancelled');

@@ -187,7 +187,7 @@ describe('callbacks to case systems', () => {
     const r = await receiver();
     const endpoint = await anEndpoint(r.url);
     const caseNumber = await aCase(caseSystem);
-    const principal: Principal = { keyId: 'test', name: 'test', role: 'case_system', allCourts: true, courts: new Set() };
+    const principal: Principal = { kind: 'api_key', keyId: 'test', name: 'test', roles: ['case_system'], allCourts: true, courts: new Set(), person: null };
     const input = { feeKind: 'acceptance_labour' as const, payer: { name: '赵六', role: 'plaintiff' } };
     await testEnv().knex.transaction(async (tx) => {
       await issueInvoice(tx, testEnv().config, principal, caseNumber, input);
