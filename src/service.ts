@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { ApiKeyAuthenticator } from './auth/api-key-store';
+import { auditJobs } from './audit/chain-job';
 import type { Config } from './config';
 import { syncCourts } from './courts/courts';
 import { openDatabase, type Database } from './db';
@@ -64,7 +65,7 @@ export async function startService(config: Readonly<Config>): Promise<RunningSer
  * never ends the service; it runs again at its next tick.
  */
 function serviceJobs(db: Database, config: Readonly<Config>, processor: Processor): JobSpec[] {
-  return [processorSweepJob(db, config, processor), ...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config), ...idempotencyJobs(db.knex, config)];
+  return [processorSweepJob(db, config, processor), ...reconciliationJobs(db.knex, config, processor), ...callbackJobs(db.knex, config), ...idempotencyJobs(db.knex, config), ...auditJobs(db.knex, config)];
 }
 
 async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {

@@ -6,11 +6,13 @@ import { syncCourts } from '../courts/courts';
 import { openDatabase } from '../db';
 import { setLogLevel } from '../shared/logger';
 import { staffCommand } from '../staff/commands';
+import { auditVerifyCommand } from './audit';
 
 const USAGE = `usage:
   npm run cli -- keys create --role ROLE --courts CODE[,CODE...]|all --name TEXT [--owner LOGIN]
   npm run cli -- keys revoke KEY_ID
   npm run cli -- keys list
+  npm run cli -- audit verify [--court CODE|global] [--from YYYY-MM-DD]
   npm run cli -- staff create --login LOGIN --name NAME --roles ROLE[,ROLE...] --courts CODE[,CODE...]|all [--password-stdin]
   npm run cli -- staff list
   npm run cli -- staff disable LOGIN
@@ -26,12 +28,12 @@ async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { role: { type: 'string' }, courts: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    options: { role: { type: 'string' }, courts: { type: 'string' }, name: { type: 'string' }, court: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       owner: { type: 'string' }, login: { type: 'string' }, roles: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
   });
   const [group, verb, arg] = positionals;
   if (values.help || !group) return void console.log(USAGE);
-  const known = (group === 'keys' && ['create', 'revoke', 'list'].includes(verb)) || (group === 'staff' && ['create', 'list', 'disable'].includes(verb)) || group === 'migrate';
+  const known = (group === 'keys' && ['create', 'revoke', 'list'].includes(verb)) || (group === 'audit' && verb === 'verify') || (group === 'staff' && ['create', 'list', 'disable'].includes(verb)) || group === 'migrate';
   if (!known) fail(USAGE);
   if (group === 'keys' && verb === 'create') {
     if (!values.role || !ROLES.includes(values.role as Role)) fail(`--role must be one of: ${ROLES.join(', ')}`);
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
     await syncCourts(db.knex, config.courts);
     if (group === 'migrate') return void console.log('migrations are current');
     if (group === 'staff') return await staffCommand(db.knex, config, verb, arg, { login: values.login!, name: values.name!, roles: values.roles!, courts: values.courts!, password });
+    if (group === 'audit') return void (process.exitCode = await auditVerifyCommand(db.knex, { court: values.court, from: values.from }));
     if (verb === 'create') {
       const courts = values.courts === 'all' ? 'all' : values.courts!.split(',').map((c) => c.trim()).filter(Boolean);
       const { id, key } = await createApiKey(db.knex, config.auth, { role: values.role as Role, courts, name: values.name!.trim(), owner: values.owner });

@@ -125,6 +125,10 @@ export interface Config {
     claimWaitMs: number;
     purgeCron: string;
   };
+  audit: {
+    /** When the nightly job verifies the audit/ledger hash chains and publishes their heads (UTC). */
+    verifyCron: string;
+  };
   provinces: Record<string, ProvinceConfig>;
   courts: CourtConfig[];
 }
@@ -232,6 +236,7 @@ const schema = Joi.object<Config>({
     claimWaitMs: Joi.number().integer().min(1).max(60000).required(),
     purgeCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
   }).required(),
+  audit: Joi.object({ verifyCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required() }).required(),
   refunds: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),
     statutoryDueDays: Joi.number().integer().min(1).max(60).required(),

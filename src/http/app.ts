@@ -3,6 +3,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { ApiKeyAuthenticator } from '../auth/api-key-store';
+import { auditRoutes } from '../audit/routes';
 import { initCallbacks } from '../callbacks/emit';
 import { callbackRoutes } from '../callbacks/routes';
 import { caseRoutes } from '../cases/routes';
@@ -45,7 +46,7 @@ export interface AppDeps {
 export function apiRoutes(processor: Processor): RouteDef[] {
   return [
     ...courtRoutes, ...feeRoutes, ...caseRoutes, ...invoiceRoutes, ...paymentRoutes, ...refundRoutes(processor),
-    ...reconciliationRoutes(processor), ...callbackRoutes(), ...staffRoutes,
+    ...reconciliationRoutes(processor), ...callbackRoutes(), ...staffRoutes, ...auditRoutes,
   ];
 }
 

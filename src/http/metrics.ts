@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
+import { registerAuditMetrics } from '../audit/chain-job';
 import { registerJobMetrics } from '../jobs/metrics';
 
 export interface Metrics {
@@ -15,6 +16,7 @@ export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   registerJobMetrics(registry);
+  registerAuditMetrics(registry);
   const duration = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status',

@@ -4,6 +4,7 @@ import { ROLES } from '../../src/auth/principal';
 import { apiRoutes } from '../../src/http/app';
 import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../support/builders';
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
+import { auditAccessRows } from '../support/access-audit';
 import { callbackAccessRows } from '../support/access-callbacks';
 import { reconciliationAccessRows } from '../support/access-reconciliation';
 import type { Row, Scope, Fixture } from '../support/access';
@@ -20,6 +21,7 @@ const READERS = ['case_system', 'clerk', 'finance'] as const;
 const table: Row[] = [
   ...reconciliationAccessRows,
   ...callbackAccessRows,
+  ...auditAccessRows,
   { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
   { route: 'POST /v1/fees/quote', roles: ALL, ok: 200, otherCourt: 403, call: (_f, h) => api().post('/v1/fees/quote').set(h).send({ courtCode: '1411', feeKind: 'acceptance_labour' }) },
   { route: 'PUT /v1/cases/{caseNumber}', roles: ['case_system'], ok: 201, otherCourt: 403, call: (_f, h) => api().put(`/v1/cases/${enc(aCaseNumber())}`).set(h).send({ courtCode: '1411', caseType: 'civil' }) },
