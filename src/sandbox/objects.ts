@@ -57,6 +57,16 @@ function methodDetails(method: PaymentMethodType, chargeId: string): Record<stri
   return { type: 'wechat_pay', wechat_pay: { fingerprint: `fp${tail}`, location: null, reader: null, transaction_id: `4200${tail}` } };
 }
 
+/** The payment method a payer used (Stripe's payment_method object): what `payment_method` on the intent and the charge names. */
+export function paymentMethodObject(id: string, method: PaymentMethodType, email: string | null): StripeObject {
+  const details = methodDetails(method, id);
+  return {
+    id, object: 'payment_method', allow_redisplay: 'unspecified', created: nowSec(), customer: null, livemode: false, metadata: {}, type: method,
+    billing_details: { address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null }, email, name: null, phone: null, tax_id: null },
+    [method]: details[method],
+  };
+}
+
 export function charge(o: { id: string; pi: StripeObject; method: PaymentMethodType; paymentMethod: string; txn: string; email: string | null }): StripeObject {
   const id = o.id;
   const amount = o.pi.amount as number;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { invalid, noSuch } from './errors';
-import { balanceTransaction, charge, paymentIntent, paymentIntentIdFor, processorFee, type PaymentMethodType } from './objects';
+import { balanceTransaction, charge, paymentIntent, paymentIntentIdFor, paymentMethodObject, processorFee, type PaymentMethodType } from './objects';
 import { newId, nowSec, type Params } from './params';
 import { run, type Ctx, type Idempotency, type RunResult, type Unit } from './runtime';
 import { buildSession } from './checkout-session';
@@ -70,8 +70,10 @@ export async function pay(ctx: Ctx, id: string, method: PaymentMethodType = 'car
     const currency = pi.currency as string;
     const chargeId = newId('ch');
     const txn = balanceTransaction({ amount, fee: processorFee(amount, ctx.feeBps), currency, source: chargeId, type: 'charge', description: (pi.description as string | null) ?? null });
-    const paymentMethod = newId('pm');
     const email = (s.customer_email as string | null) ?? null;
+    // A real payment method object, as Stripe's: expand[]=payment_intent.payment_method names its type.
+    const pm = paymentMethodObject(newId('pm'), method, email);
+    const paymentMethod = pm.id;
     const ch = charge({ id: chargeId, pi, method, paymentMethod, txn: txn.id, email });
     Object.assign(pi, { status: 'succeeded', amount_received: amount, latest_charge: ch.id, payment_method: paymentMethod, last_payment_error: null });
     Object.assign(s, {
@@ -81,7 +83,7 @@ export async function pay(ctx: Ctx, id: string, method: PaymentMethodType = 'car
       url: null,
       customer_details: { address: null, email, name: null, phone: null, tax_exempt: 'none', tax_ids: [] },
     });
-    await store.insert(u.tx, ...(isNew ? [pi] : []), ch, txn);
+    await store.insert(u.tx, ...(isNew ? [pi] : []), pm, ch, txn);
     if (!isNew) await store.update(u.tx, pi);
     await store.update(u.tx, s);
     await u.emit('payment_intent.succeeded', pi, pi.id);

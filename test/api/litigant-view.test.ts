@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type Stripe from 'stripe';
 import request from 'supertest';
 import { buildApp, type App } from '../../src/http/app';
+import { methodOfIntent } from '../../src/payments/observe';
 import { createStripeClient, type Processor } from '../../src/payments/processor';
 import { sandboxStripeSecretKey, startSandbox, type Sandbox } from '../../src/sandbox';
 import { aCase, anInvoice, auth, enc } from '../support/builders';
@@ -81,6 +82,15 @@ describe('what the litigant and the case system see (service on the sandbox proc
     const paid = await web().get(`/v1/invoices/${inv.id}`).set(auth(cs));
     expect(paid.body).to.include({ status: 'paid', paidAmount: 230_000 });
     expect(paid.body.payments.find((p: { id: string }) => p.id === payment.public_id)).to.include({ status: 'succeeded', paymentMethodType: 'alipay', failureReason: null });
+
+    // As at Stripe: the intent lists every type the session offered; its payment method and its charge say which was used.
+    const pi = await stripe.paymentIntents.retrieve(row.payment_intent_id, { expand: ['payment_method'] });
+    expect(pi.payment_method_types).to.have.length(3);
+    expect((pi.payment_method as Stripe.PaymentMethod).type).to.equal('alipay');
+    expect(methodOfIntent(pi)).to.equal('alipay');
+    const withCharge = await stripe.paymentIntents.retrieve(row.payment_intent_id, { expand: ['latest_charge'] });
+    expect(methodOfIntent(withCharge)).to.equal('alipay');
+    expect(methodOfIntent(await stripe.paymentIntents.retrieve(row.payment_intent_id)), 'ids only: left for the charge to tell').to.equal(null);
   });
 
   it('when the processor shows the payment, then its line item and description name the court and the case number', async () => {
