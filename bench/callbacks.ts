@@ -13,7 +13,8 @@
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { publicId } from '../src/auth/keys';
-import { CALLBACK_TYPES, emitCallback, initCallbacks, type CallbackType } from '../src/callbacks/emit';
+import { CALLBACK_TYPES, emitCallback, type CallbackType } from '../src/callbacks/emit';
+import { callbackData } from '../src/callbacks/payload';
 import { signatureHeader } from '../src/callbacks/signature';
 import { startCallbackWorker, type CallbackWorker } from '../src/callbacks/worker';
 import { loadConfig, type Config } from '../src/config';
@@ -46,14 +47,14 @@ function parse(args: string[]) {
 }
 
 /** `count` events over distinct invoices, EVENTS.length per invoice, queued `perTx` to a transaction, `parallel` transactions at a time. */
-async function enqueue(knex: Knex, invoiceIds: number[], count: number, perTx: number, parallel: number): Promise<void> {
+async function enqueue(knex: Knex, config: Readonly<Config>, invoiceIds: number[], count: number, perTx: number, parallel: number): Promise<void> {
   const events = Array.from({ length: count }, (_, i) => ({ type: EVENTS[i % EVENTS.length], invoiceId: invoiceIds[Math.floor(i / EVENTS.length)] }));
   let next = 0;
   await Promise.all(Array.from({ length: parallel }, async () => {
     while (next < events.length) {
       const chunk = events.slice(next, (next += perTx));
       await knex.transaction(async (tx) => {
-        for (const e of chunk) await emitCallback(tx, e);
+        for (const e of chunk) await emitCallback(tx, e, callbackData(config));
       });
     }
   }));
@@ -82,7 +83,6 @@ export async function run(args: string[]): Promise<number> {
     overrides: { callbacks: { batchSize: o.batch, pollIntervalMs: o.poll, timeoutMs: 5000 } },
   });
   setLogLevel(config.log.level);
-  initCallbacks(config);
   const dbs: Database[] = [];
   let receiver: BenchReceiver | null = null;
   let workers: CallbackWorker[] = [];
@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
     for (let r = 0; r < o.rounds; r++) {
       await receiver.reset();
       const t0 = Date.now();
-      await enqueue(knex, invoiceIds.slice(r * perRound, (r + 1) * perRound), o.messages, 50, 4);
+      await enqueue(knex, config, invoiceIds.slice(r * perRound, (r + 1) * perRound), o.messages, 50, 4);
       const enqueueSec = (Date.now() - t0) / 1000;
       console.log(`round ${r + 1}: queued ${o.messages} messages in ${enqueueSec.toFixed(1)} s (${(o.messages / enqueueSec).toFixed(0)} emits/s, 50 per transaction, 4 at a time)`);
       const drainStart = Date.now();
@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<number> {
           continue;
         }
         const i = queued++;
-        await knex.transaction((tx) => emitCallback(tx, { type: EVENTS[i % EVENTS.length], invoiceId: liveIds[Math.floor(i / EVENTS.length)] }));
+        await knex.transaction((tx) => emitCallback(tx, { type: EVENTS[i % EVENTS.length], invoiceId: liveIds[Math.floor(i / EVENTS.length)] }, callbackData(config)));
       }
     }));
     const achievedRate = liveCount / ((Date.now() - t) / 1000);

@@ -81,9 +81,9 @@ function processorSweepJob(db: Database, config: Readonly<Config>, processor: Pr
     // A sweep takes seconds; one still active after 3 minutes is dead, and the next tick (5 minutes by default) may start.
     expireInSeconds: 180,
     run: async () => {
-      const report = await sweepPendingPayments(db.knex, processor, config.payments.sweepAfterMinutes);
+      const report = await sweepPendingPayments(db.knex, config, processor, config.payments.sweepAfterMinutes);
       if (report.checked || report.eventsRetried || report.errors) logger.info('payments sweep', { ...report });
-      const refunds = await sweepRefunds(db.knex, processor, config.refunds.sweepAfterMinutes);
+      const refunds = await sweepRefunds(db.knex, config, processor, config.refunds.sweepAfterMinutes);
       if (refunds.submitted || refunds.checked || refunds.errors) logger.info('refunds sweep', { ...refunds });
     },
   };

@@ -1,7 +1,5 @@
 import type { Knex } from 'knex';
 import { publicId } from '../auth/keys';
-import type { Config } from '../config';
-import { loadCallbackSources, presentCallbackData } from './payload';
 
 /** What a case system can subscribe to (API.md, issue 6). */
 export const CALLBACK_TYPES = [
@@ -18,27 +16,17 @@ export interface CallbackEvent {
   refundId?: number;
 }
 
-let presentConfig: Readonly<Config> | null = null;
-
 /**
- * Gives the callbacks module the configuration the API's presenters need (payment links, court
- * time zones). Called once at start-up (buildApp, the worker, the jobs); emitCallback has no config
- * parameter because the domain code calls it from deep inside its own use-cases.
+ * Builds a callback's `data` in the emitting transaction, as the capability that made the change
+ * presents it (callbacks/payload.ts: callbackData(config)). The outbox knows no domain and no
+ * configuration: whoever emits hands the presenter in, so it is only called when someone listens.
  */
-export function initCallbacks(config: Readonly<Config>): void {
-  presentConfig = config;
-}
+export type CallbackPresenter = (tx: Knex.Transaction, event: CallbackEvent) => Promise<unknown>;
 
 // One indexed query when nobody listens: the invoice by primary key, joined to the (few) enabled endpoints.
 const SUBSCRIBERS_SQL = `select e.id from invoices i join callback_endpoints e
   on e.enabled and ? = any(e.event_types) and (e.all_courts or i.court_code = any(e.court_codes))
   where i.id = ? order by e.id`;
-
-/** The configuration the presenters need, as given to initCallbacks. */
-export function callbackConfig(): Readonly<Config> {
-  if (!presentConfig) throw new Error('callbacks: initCallbacks(config) was not called at start-up');
-  return presentConfig;
-}
 
 /** An outbox row, ready to insert. */
 export interface CallbackMessageRow {
@@ -64,10 +52,9 @@ export function callbackMessages(endpointIds: number[], event: Pick<CallbackEven
  * change — so a rolled-back change emits nothing and a crash after commit loses nothing. `data` is
  * built now, so the case system learns the state as it was right after this change.
  */
-export async function emitCallback(tx: Knex.Transaction, event: CallbackEvent): Promise<void> {
+export async function emitCallback(tx: Knex.Transaction, event: CallbackEvent, present: CallbackPresenter): Promise<void> {
   const { rows } = (await tx.raw(SUBSCRIBERS_SQL, [event.type, event.invoiceId])) as { rows: { id: number }[] };
   if (!rows.length) return;
-  const config = callbackConfig();
-  const data = presentCallbackData(config, await loadCallbackSources(tx, event), event.type);
+  const data = await present(tx, event);
   await tx('callback_messages').insert(callbackMessages(rows.map((e) => e.id), event, data));
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
 import { emitCallback } from './emit';
+import { callbackData } from './payload';
 
 /**
  * invoice.overdue, once per invoice: money still owed after the due date (a court day in the
@@ -21,9 +22,10 @@ export async function emitOverdue(knex: Knex, config: Readonly<Config>, courtCod
   const court = config.courts.find((c) => c.code === courtCode);
   if (!court) throw new Error(`unknown court ${courtCode}`);
   const today = courtToday(court.timeZone, now);
+  const present = callbackData(config);
   return knex.transaction(async (tx) => {
     const { rows } = (await tx.raw(MARK_SQL, [today, courtCode, today])) as { rows: { invoice_id: number }[] };
-    for (const r of rows) await emitCallback(tx, { type: 'invoice.overdue', invoiceId: r.invoice_id });
+    for (const r of rows) await emitCallback(tx, { type: 'invoice.overdue', invoiceId: r.invoice_id }, present);
     return rows.length;
   });
 }

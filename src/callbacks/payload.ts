@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
-import { remissionsOf } from '../invoices/invoices';
 import { courtToday } from '../courts/courts';
+import { remissionsOf } from '../invoices/invoice-queries';
 import { courtTimeZone, money, presentInvoice, type InvoiceRow, type RemissionRow } from '../invoices/present';
 import { outstanding } from '../invoices/status';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { presentRefund, type RefundRow } from '../refunds/refund-store';
-import type { CallbackEvent, CallbackType } from './emit';
+import type { CallbackEvent, CallbackPresenter, CallbackType } from './emit';
 
 export interface FeeTotals {
   due: number;
@@ -66,6 +66,11 @@ export function presentCallbackData(config: Readonly<Config>, s: CallbackSources
   }
   if (paymentView && type.startsWith('payment.')) return { ...paymentView, invoice, totals };
   return paymentView ? { ...invoice, payment: paymentView, totals } : { ...invoice, totals };
+}
+
+/** The presenter emitCallback is given: the sources read in the emitting transaction, presented with this configuration. */
+export function callbackData(config: Readonly<Config>): CallbackPresenter {
+  return async (tx, event) => presentCallbackData(config, await loadCallbackSources(tx, event), event.type);
 }
 
 /** The case's fee totals from its invoices' running columns; cancelled invoices owe nothing. */

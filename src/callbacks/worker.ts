@@ -3,7 +3,6 @@ import type { Config } from '../config';
 import type { JobSpec } from '../jobs/runner';
 import { logger } from '../shared/logger';
 import { chainsOf, MAX_CHAIN, recordAndClaim, releaseOf, sendChain, type ChainCounts, type Claimed, type Recorded } from './deliver';
-import { initCallbacks } from './emit';
 import { emitOverdue } from './overdue';
 
 export { deliverDue, type DeliveryReport } from './deliver';
@@ -28,7 +27,6 @@ export interface CallbackWorker {
  * releases the rest of their chains and records it all.
  */
 export function startCallbackWorker(knex: Knex, config: Readonly<Config>): CallbackWorker {
-  initCallbacks(config);
   const c = config.callbacks;
   const capacity = c.batchSize;
   /** Claim only when at least this much room has opened up (tiny claims cost a round trip for little). */
@@ -127,7 +125,6 @@ async function refreshPlannerStatistics(knex: Knex): Promise<void> {
 
 /** The daily overdue check, one job per court at callbacks.overdueCron in the court's own time zone. */
 export function callbackJobs(knex: Knex, config: Readonly<Config>): JobSpec[] {
-  initCallbacks(config);
   return config.courts.map((court) => ({
     name: `callbacks-overdue-${court.code}`,
     cron: config.callbacks.overdueCron,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import { emitCallback } from '../callbacks/emit';
+import { callbackData } from '../callbacks/payload';
 import type { Config } from '../config';
 import { addDays } from '../courts/courts';
 import type { FeeKind, Halving } from '../fees/compute';
@@ -101,12 +102,12 @@ function validate(o: OutcomeInput): void {
  * money settled: an unpaid half after a withdrawal is what the notice asks for and what is chased
  * when overdue, and what was paid above it is the refund proposed beside it.
  */
-async function lowerAmountDue(tx: Knex.Transaction, inv: InvoiceRow, owed: number, outcome: Outcome) {
+async function lowerAmountDue(tx: Knex.Transaction, config: Readonly<Config>, inv: InvoiceRow, owed: number, outcome: Outcome) {
   const { status } = await setAmountDue(tx, inv, owed);
   const change = { id: inv.public_id, amountBefore: inv.amount_due, amountAfter: owed, status };
   // What was paid now covers what is owed (a reduced claim on a part-paid invoice, say): the case system hears it as any settlement.
   const nowSettled = (s: string) => s === 'paid' || s === 'overpaid';
-  if (inv.paid_amount > 0 && nowSettled(status) && !nowSettled(inv.status)) await emitCallback(tx, { type: 'invoice.paid', invoiceId: inv.id });
+  if (inv.paid_amount > 0 && nowSettled(status) && !nowSettled(inv.status)) await emitCallback(tx, { type: 'invoice.paid', invoiceId: inv.id }, callbackData(config));
   await recordAudit(tx, { action: 'invoice.amount_due_lowered', entityType: 'invoice', entityId: inv.public_id, before: { amountDue: inv.amount_due, status: inv.status }, after: { amountDue: owed, status, outcome } });
   return change;
 }
@@ -169,7 +170,7 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
     const owed = owedAfter(config, inv, o, remitted.has(inv.id));
     if (owed === null) continue;
     owedBy.set(inv, owed);
-    if (owed < inv.amount_due) invoicesLowered.push(await lowerAmountDue(tx, inv, owed, o.outcome));
+    if (owed < inv.amount_due) invoicesLowered.push(await lowerAmountDue(tx, config, inv, owed, o.outcome));
     const payments = await tx<PaymentRow>('payments').where({ invoice_id: inv.id, status: 'succeeded' }).orderBy('id', 'desc');
     let held = 0;
     for (const p of payments) held += await refundable(tx, p);
@@ -178,7 +179,7 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
       if (due <= 0) break;
       const amount = Math.min(due, await refundable(tx, p));
       if (amount <= 0) continue;
-      const { row } = await requestRefund(tx, { id: p.id }, { amount, reasonCode: REASON[o.outcome]! }, { requestedBy: 'system:case-outcome', origin: 'statutory', dueDate, caseOutcomeId: outcome.id });
+      const { row } = await requestRefund(tx, config, { id: p.id }, { amount, reasonCode: REASON[o.outcome]! }, { requestedBy: 'system:case-outcome', origin: 'statutory', dueDate, caseOutcomeId: outcome.id });
       refunds.push({ ...presentRefund(row, { payment_public_id: p.public_id, invoice_public_id: inv.public_id, case_number: kase.case_number }), owedAfterOutcome: owed });
       due -= amount;
     }

@@ -4,7 +4,6 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { ApiKeyAuthenticator } from '../auth/api-key-store';
 import { auditRoutes } from '../audit/routes';
-import { initCallbacks } from '../callbacks/emit';
 import { callbackRoutes } from '../callbacks/routes';
 import { caseRoutes } from '../cases/routes';
 import { reconciliationRoutes } from '../reconciliation/routes';
@@ -120,7 +119,6 @@ function headersSetBy(middleware: RequestHandler): Record<string, string> {
 }
 
 export function buildApp(deps: AppDeps): App {
-  initCallbacks(deps.config);
   const app = express();
   const metrics = createMetrics();
   const service = serviceRoutes(deps, {
@@ -162,7 +160,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(problemHandler);
 
   // The processor's deliveries, in the plain case, are answered before Express sees them.
-  const webhook = stripeWebhookEndpoint({ knex: deps.knex, processor: deps.processor, metrics, headers: headersSetBy(security) });
+  const webhook = stripeWebhookEndpoint({ knex: deps.knex, config: deps.config, processor: deps.processor, metrics, headers: headersSetBy(security) });
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (!webhook(req, res)) app(req, res);
   };

@@ -10,11 +10,13 @@ import type { Queryable } from '../db';
 import type { FeeKind, Halving, Stage } from '../fees/compute';
 import { quoteFee } from '../fees/quote';
 import { emitCallback } from '../callbacks/emit';
+import { callbackData } from '../callbacks/payload';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { pageOf, withinCourts } from '../http/lists';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import { presentRefund, type RefundRow } from '../refunds/refund-store';
 import { courtTimeZone, presentInvoice, presentInvoiceSummary, type InvoiceRow, type RemissionRow } from './present';
+import { remissionsOf } from './invoice-queries';
 import { deriveStatus } from './status';
 
 export interface Payer {
@@ -91,7 +93,7 @@ async function insertInvoice(tx: Knex.Transaction, config: Readonly<Config>, kas
     })
     .returning('*');
   const invoice = presentInvoice(config, row, kase.case_number);
-  await emitCallback(tx, { type: 'invoice.issued', invoiceId: row.id });
+  await emitCallback(tx, { type: 'invoice.issued', invoiceId: row.id }, callbackData(config));
   await recordAudit(tx, { action: 'invoice.issued', entityType: 'invoice', entityId: row.public_id, after: withoutLink(invoice) });
   return invoice;
 }
@@ -132,12 +134,7 @@ export async function loadVisibleInvoice(db: Queryable, principal: Principal, id
   return row;
 }
 
-export async function remissionsOf(db: Queryable, invoiceIds: number[]): Promise<Map<number, RemissionRow[]>> {
-  const rows = invoiceIds.length ? await db<RemissionRow>('invoice_remissions').whereIn('invoice_id', invoiceIds).orderBy('id') : [];
-  const out = new Map<number, RemissionRow[]>();
-  for (const r of rows) out.set(r.invoice_id, [...(out.get(r.invoice_id) ?? []), r]);
-  return out;
-}
+export { remissionsOf };
 
 export async function getInvoice(db: Queryable, config: Readonly<Config>, principal: Principal, id: string) {
   const row = await loadVisibleInvoice(db, principal, id);
@@ -165,7 +162,7 @@ export async function cancelInvoice(tx: Knex.Transaction, config: Readonly<Confi
   const remissions = (await remissionsOf(tx, [row.id])).get(row.id);
   const before = presentInvoice(config, row, row.case_number, remissions);
   const after = presentInvoice(config, updated, row.case_number, remissions);
-  await emitCallback(tx, { type: 'invoice.cancelled', invoiceId: row.id });
+  await emitCallback(tx, { type: 'invoice.cancelled', invoiceId: row.id }, callbackData(config));
   await recordAudit(tx, { action: 'invoice.cancelled', entityType: 'invoice', entityId: id, before: withoutLink(before), after: withoutLink(after) });
   return after;
 }

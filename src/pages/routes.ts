@@ -90,7 +90,7 @@ export function pageRoutes(processor: Processor): RouteDef[] {
     page('/pay/{token}', 'The fee notice, with a pay button', (l) => renderNotice(l.view)),
     page('/pay/{token}/return', 'After the processor: paid, processing or not completed (from our own state)', async (l, { db, lang, config }) => {
       // A short, unretried call: a processor that does not answer in time leaves the page at "processing", refreshing itself.
-      const state = await refreshPendingPayment(db, processor, l.invoice.id, pageCallOptions(config));
+      const state = await refreshPendingPayment(db, config, processor, l.invoice.id, pageCallOptions(config));
       const now = (await load(db, config, processor, l.view.token, lang)) ?? l; // after applying what the processor said
       const latest = now.payments.at(-1); // the attempt the payer comes back from (a part of a large fee, perhaps)
       const paid = (now.view.outstanding === 0 && now.view.paidAmount > 0) || (latest !== undefined && isSettled(latest.status));

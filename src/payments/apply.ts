@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { auditRow, recordAudit } from '../audit/record';
-import { callbackConfig, callbackMessages, emitCallback, type CallbackType } from '../callbacks/emit';
-import { presentCallbackData } from '../callbacks/payload';
+import { callbackMessages, emitCallback, type CallbackType } from '../callbacks/emit';
+import { callbackData, presentCallbackData } from '../callbacks/payload';
+import type { Config } from '../config';
 import { invoiceAfterMove, moveInvoiceMoney } from '../invoices/money';
 import type { InvoiceRow } from '../invoices/present';
 import { post, postingRow, transfer } from '../ledger/ledger';
@@ -43,12 +44,12 @@ export interface ObservationPlan {
  * invoice's settled totals and status, the ledger posting, the audit row and the callbacks with
  * their data as they will stand after the change. Pure; writeSettlement writes it in one statement.
  */
-export function planObservation(state: PaymentState, obs: Observation, now = new Date()): ObservationPlan {
+export function planObservation(config: Readonly<Config>, state: PaymentState, obs: Observation, now = new Date()): ObservationPlan {
   const { invoice, payment } = state;
   const ids = linkIds(payment, obs);
   if (obs.outcome === 'succeeded') {
     const reason = disagreement(payment, obs.amount, obs.currency);
-    if (reason) return { result: { kind: 'flagged', reason }, write: changeOf(state, { ...ids, flagged_at: now, flag_reason: reason }, 'payment.flagged', obs.source, now) };
+    if (reason) return { result: { kind: 'flagged', reason }, write: changeOf(config, state, { ...ids, flagged_at: now, flag_reason: reason }, 'payment.flagged', obs.source, now) };
   }
   const next = obs.outcome ? nextStatus(payment.status, obs.outcome) : null;
   if (!next) {
@@ -77,18 +78,18 @@ export function planObservation(state: PaymentState, obs: Observation, now = new
     changes.failure_reason = obs.failureReason;
   }
   if (next === 'failed') callback = 'payment.failed';
-  const write = changeOf(state, changes, `payment.${next}`, obs.source, now, settled.invoiceAfter, callback);
+  const write = changeOf(config, state, changes, `payment.${next}`, obs.source, now, settled.invoiceAfter, callback);
   return { result: { kind: 'applied', status: next }, write: { ...write, posting: settled.posting } };
 }
 
 /** A change to the payment row, with its audit row and (when someone listens) its callbacks, built on the rows as they will stand. */
-function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: string, source: string, now: Date, invoiceAfter: InvoiceRow | null = null, callback: CallbackType | null = null): SettlementWrite {
+function changeOf(config: Readonly<Config>, state: PaymentState, changes: Partial<PaymentRow>, action: string, source: string, now: Date, invoiceAfter: InvoiceRow | null = null, callback: CallbackType | null = null): SettlementWrite {
   const before = state.payment;
   const after: PaymentRow = { ...before, ...changes, updated_at: now };
   const audit = { ...auditRow({ action, entityType: 'payment', entityId: before.public_id }, actor(source)), before: presentPayment(before), after: presentPayment(after) };
   const endpoints = callback ? state.listeners.filter((l) => l.types.includes(callback)).map((l) => l.id) : [];
   const callbacks = callback && endpoints.length
-    ? callbackMessages(endpoints, { type: callback, invoiceId: before.invoice_id }, presentCallbackData(callbackConfig(), { invoice: invoiceAfter ?? state.invoice, caseNumber: state.caseNumber, remissions: state.remissions, caseInvoices: state.caseInvoices, payment: after }, callback))
+    ? callbackMessages(endpoints, { type: callback, invoiceId: before.invoice_id }, presentCallbackData(config, { invoice: invoiceAfter ?? state.invoice, caseNumber: state.caseNumber, remissions: state.remissions, caseInvoices: state.caseInvoices, payment: after }, callback))
     : [];
   const invoice = invoiceAfter && { paid_amount: invoiceAfter.paid_amount, refunded_amount: invoiceAfter.refunded_amount, status: invoiceAfter.status, updated_at: now };
   return { payment: { ...changes, updated_at: now }, invoice, posting: null, audit, callbacks };
@@ -100,9 +101,9 @@ function changeOf(state: PaymentState, changes: Partial<PaymentRow>, action: str
  * reconciliation and the webhook's locking path come through here; the webhook's optimistic path
  * writes the same plans without locks, many events to a statement (webhooks/batch.ts).
  */
-export async function applyObservation(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'> | PaymentState, obs: Observation): Promise<ApplyResult> {
+export async function applyObservation(tx: Knex.Transaction, config: Readonly<Config>, target: Pick<PaymentRow, 'id'> | PaymentState, obs: Observation): Promise<ApplyResult> {
   const state = 'versions' in target ? target : (await lockPayment(tx, { id: target.id }, OBSERVATION_CALLBACKS))!;
-  const plan = planObservation(state, obs);
+  const plan = planObservation(config, state, obs);
   if (plan.write) await writeSettlements(tx, [{ state, write: plan.write }]);
   return plan.result;
 }
@@ -121,7 +122,7 @@ export class PaymentNotSettledError extends Error {}
  * Applies a dispute: open moves the money into disputed funds; won gives it back; lost takes it
  * out of the court's fee income and off the invoice. Needs the payment settled first.
  */
-export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow, 'id'>, d: DisputeObservation): Promise<ApplyResult> {
+export async function applyDispute(tx: Knex.Transaction, config: Readonly<Config>, target: Pick<PaymentRow, 'id'>, d: DisputeObservation): Promise<ApplyResult> {
   const { invoice, payment } = await lockPaymentAndInvoice(tx, target);
   if (!isSettled(payment.status)) throw new PaymentNotSettledError(`payment ${payment.public_id} is ${payment.status}; a dispute needs it settled`);
   const next = nextDispute(payment.dispute_status, d.status);
@@ -146,7 +147,7 @@ export async function applyDispute(tx: Knex.Transaction, target: Pick<PaymentRow
     dispute_id: d.disputeId,
     ...(next === 'lost' ? { settled_amount: payment.settled_amount - d.amount } : {}),
   });
-  if (!opened && next !== 'won') await emitCallback(tx, { type: 'payment.disputed', invoiceId: payment.invoice_id, paymentId: payment.id });
+  if (!opened && next !== 'won') await emitCallback(tx, { type: 'payment.disputed', invoiceId: payment.invoice_id, paymentId: payment.id }, callbackData(config));
   await recordAudit(tx, { action: `payment.dispute_${next}`, entityType: 'payment', entityId: payment.public_id, before: presentPayment(payment), after: presentPayment(after) }, actor(d.source));
   return { kind: 'applied', status };
 }

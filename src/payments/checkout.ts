@@ -63,7 +63,7 @@ export async function startCheckout(knex: Knex, p: Processor, config: Readonly<C
     if (step.kind === 'notice') return notice;
     if (step.kind === 'open') return (await handOut(knex, p, config, step.payment, token, lang, call)) ?? notice;
     const ending = await endAtProcessor(p, step.payment, call);
-    const after = await knex.transaction((tx) => applyObservation(tx, step.payment, ending.observation));
+    const after = await knex.transaction((tx) => applyObservation(tx, config, step.payment, ending.observation));
     if ((after.kind !== 'flagged' && isSettled(after.status)) || ending.settling) return notice;
   }
   throw new ProcessorUnavailableError('the open attempt kept changing while it was being replaced');
@@ -79,7 +79,7 @@ async function decide(tx: Knex.Transaction, p: Processor, config: Readonly<Confi
   if (pending?.checkout_session_id) return { kind: 'retire', payment: pending };
   // No session was recorded for it: none was handed out, so it can end here. Should its session
   // still be on its way (a click in another tab), handOut finds the attempt ended and expires it.
-  if (pending) await applyObservation(tx, pending, { source: 'checkout-replaced', outcome: 'expired', failureReason: 'replaced by a new checkout' });
+  if (pending) await applyObservation(tx, config, pending, { source: 'checkout-replaced', outcome: 'expired', failureReason: 'replaced by a new checkout' });
   return { kind: 'open', payment: await insertPayment(tx, p, config, invoice, amount) };
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Config } from '../config';
 import { logger } from '../shared/logger';
 import { applyObservation } from './apply';
 import { observeSession } from './observe';
@@ -14,7 +15,7 @@ export type SessionState = 'none' | 'open' | 'settling' | 'ended' | 'unknown';
  * it said is applied in a transaction that locks the rows and plans on them as they are by then.
  * 'unknown': the processor did not answer in time, and only our own records can be shown.
  */
-export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId: number, call: CallOptions = {}): Promise<SessionState> {
+export async function refreshPendingPayment(knex: Knex, config: Readonly<Config>, p: Processor, invoiceId: number, call: CallOptions = {}): Promise<SessionState> {
   const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first()
     ?? await declinedButOpen(knex, invoiceId);
   if (!pending) return 'none';
@@ -25,7 +26,7 @@ export async function refreshPendingPayment(knex: Knex, p: Processor, invoiceId:
     logger.warn('could not ask the processor about a pending payment', { paymentId: pending.public_id, err: (e as Error).message });
     return 'unknown';
   }
-  const r = await knex.transaction((tx) => applyObservation(tx, pending, observeSession(session, 'return-page')));
+  const r = await knex.transaction((tx) => applyObservation(tx, config, pending, observeSession(session, 'return-page')));
   if (r.kind === 'applied') return 'ended';
   if (pending.status === 'failed') return 'none'; // the retry on the declined session has not paid
   if (session.status === 'complete') return 'settling';

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import type { Config } from '../config';
 import { logger } from '../shared/logger';
 import { failedEvents, receiveEvent } from '../webhooks/inbox';
 import { applyObservation } from './apply';
@@ -21,11 +22,11 @@ export interface SweepReport {
  * processor and its real state applied through the same code as the webhook; failed inbox events
  * are retried. Sessions past their expiry that Stripe still reports open are expired there first.
  */
-export async function sweepPendingPayments(knex: Knex, p: Processor, olderThanMinutes: number, limit = 200): Promise<SweepReport> {
+export async function sweepPendingPayments(knex: Knex, config: Readonly<Config>, p: Processor, olderThanMinutes: number, limit = 200): Promise<SweepReport> {
   const report: SweepReport = { checked: 0, settled: 0, ended: 0, stillOpen: 0, errors: 0, eventsRetried: 0 };
   for (const event of await failedEvents(knex)) {
     try {
-      await receiveEvent(knex, p, event);
+      await receiveEvent(knex, config, p, event);
       report.eventsRetried += 1;
     } catch {
       report.errors += 1;
@@ -36,7 +37,7 @@ export async function sweepPendingPayments(knex: Knex, p: Processor, olderThanMi
   for (const payment of pending) {
     report.checked += 1;
     try {
-      const outcome = await sweepOne(knex, p, payment);
+      const outcome = await sweepOne(knex, config, p, payment);
       report[outcome] += 1;
     } catch (e) {
       report.errors += 1;
@@ -46,7 +47,7 @@ export async function sweepPendingPayments(knex: Knex, p: Processor, olderThanMi
   return report;
 }
 
-async function sweepOne(knex: Knex, p: Processor, payment: PaymentRow): Promise<'settled' | 'ended' | 'stillOpen'> {
+async function sweepOne(knex: Knex, config: Readonly<Config>, p: Processor, payment: PaymentRow): Promise<'settled' | 'ended' | 'stillOpen'> {
   let session: Stripe.Checkout.Session | null = null;
   if (payment.checkout_session_id) {
     session = await p.stripe.checkout.sessions.retrieve(payment.checkout_session_id, { expand: ['payment_intent'] });
@@ -59,7 +60,7 @@ async function sweepOne(knex: Knex, p: Processor, payment: PaymentRow): Promise<
     : // The session was never recorded (the process stopped between our commit and Stripe's answer):
       // nothing can have been paid through a session we never handed out.
       { source: 'sweep', outcome: 'expired' as const, failureReason: 'no checkout session was ever handed out' };
-  const r = await knex.transaction((tx) => applyObservation(tx, payment, observation));
+  const r = await knex.transaction((tx) => applyObservation(tx, config, payment, observation));
   if (r.kind === 'applied') return r.status === 'succeeded' ? 'settled' : 'ended';
   return 'stillOpen';
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Config } from '../config';
 import { applyObservation } from '../payments/apply';
 import { applyRefundObservation } from '../refunds/apply';
 import { logger } from '../shared/logger';
@@ -19,7 +20,7 @@ const PAGE = 200;
  * the very code the webhook uses, one payment or refund per transaction, with the run as source (a
  * rerun finds what it healed by that source). A disagreement there flags the payment, as the webhook would.
  */
-export async function healMissedSettlements(knex: Knex, t: StageTables, source: string): Promise<HealReport> {
+export async function healMissedSettlements(knex: Knex, config: Readonly<Config>, t: StageTables, source: string): Promise<HealReport> {
   const report: HealReport = { recorded: 0, healed: 0, notHealed: 0 };
   let after = '';
   for (;;) {
@@ -29,13 +30,13 @@ export async function healMissedSettlements(knex: Knex, t: StageTables, source: 
       const r = await knex.transaction(async (tx) => {
         if (line.category === 'charge' && line.payment_id) {
           const payment = await tx('payments').where({ id: line.payment_id }).first('id', 'invoice_id');
-          return applyObservation(tx, payment, {
+          return applyObservation(tx, config, payment, {
             source, outcome: 'succeeded', amount: Number(line.gross), currency: line.currency, paymentIntentId: line.payment_intent_id,
             chargeId: line.source_id?.startsWith('ch_') ? line.source_id : null,
           });
         }
         const refund = await tx('refunds').where({ id: line.refund_id }).first('id', 'payment_id', 'invoice_id');
-        return applyRefundObservation(tx, refund, { source, processorRefundId: line.source_id ?? '', processorStatus: 'succeeded', amount: -Number(line.gross), currency: line.currency });
+        return applyRefundObservation(tx, config, refund, { source, processorRefundId: line.source_id ?? '', processorStatus: 'succeeded', amount: -Number(line.gross), currency: line.currency });
       });
       if (r.kind === 'applied' && r.status === 'succeeded') {
         report.healed += 1;

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import type { Config } from '../config';
-import { initCallbacks } from '../callbacks/emit';
 import { requireCourt } from '../courts/courts';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
@@ -46,9 +45,6 @@ export type ReconcileOutcome =
  */
 export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileRequest): Promise<ReconcileOutcome> {
   const { knex, config } = deps;
-  // A heal applies the webhook's code, which queues callbacks: the callbacks module's presenters need
-  // the configuration whichever entry point (API, job, command line) runs this.
-  initCallbacks(config);
   const now = req.now ?? new Date();
   const day = closedCourtDay(config, req.courtCode, req.date, now);
   const court = requireCourt(config, req.courtCode);
@@ -74,7 +70,7 @@ export async function reconcileCourtDay(deps: ReconcileDeps, req: ReconcileReque
     phase('payouts+caseRecords');
     const plain = await buildMatched(knex, t, day, source);
     phase('match');
-    const heal = await healMissedSettlements(knex, t, source);
+    const heal = await healMissedSettlements(knex, config, t, source);
     phase('heal');
     const completed = await knex.transaction(async (tx) => {
       const otherDayLines = await recordOtherDayLines(tx, t, run.id, day);

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { recordAudit } from '../audit/record';
 import { moveInvoiceMoney } from '../invoices/money';
 import { emitCallback } from '../callbacks/emit';
+import { callbackData } from '../callbacks/payload';
+import type { Config } from '../config';
 import { post, transfer } from '../ledger/ledger';
 import { lockPaymentAndInvoice } from '../payments/payment-store';
 import { lockRefund, presentRefund, updateRefund, type RefundRow } from './refund-store';
@@ -24,7 +26,7 @@ export type RefundApplyResult = { kind: 'applied'; status: RefundStatus } | { ki
  * and payment totals move. Failed after succeeding (the bank returned it): all of that is reversed
  * and the amount is free again. Pending or requires_action: we wait.
  */
-export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<RefundRow, 'id' | 'payment_id' | 'invoice_id'>, o: RefundObservation): Promise<RefundApplyResult> {
+export async function applyRefundObservation(tx: Knex.Transaction, config: Readonly<Config>, target: Pick<RefundRow, 'id' | 'payment_id' | 'invoice_id'>, o: RefundObservation): Promise<RefundApplyResult> {
   const { invoice, payment } = await lockPaymentAndInvoice(tx, { id: target.payment_id });
   const refund = await lockRefund(tx, target.id);
   const link: Partial<RefundRow> = { processor_status: o.processorStatus };
@@ -61,7 +63,7 @@ export async function applyRefundObservation(tx: Knex.Transaction, target: Pick<
     changes.failure_reason = o.failureReason ?? `processor status ${o.processorStatus}`;
   }
   const after = await updateRefund(tx, refund.id, changes);
-  if (next === 'succeeded' || next === 'failed') await emitCallback(tx, { type: `refund.${next}`, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id });
+  if (next === 'succeeded' || next === 'failed') await emitCallback(tx, { type: `refund.${next}`, invoiceId: refund.invoice_id, paymentId: refund.payment_id, refundId: refund.id }, callbackData(config));
   await recordAudit(tx, { action: `refund.${next}`, entityType: 'refund', entityId: refund.public_id, before: presentRefund(refund), after: presentRefund(after) }, `processor:${o.source}`);
   return { kind: 'applied', status: next };
 }

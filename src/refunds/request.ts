@@ -4,6 +4,8 @@ import { assertCanSee, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { PaymentRow } from '../payments/payment-store';
 import { emitCallback } from '../callbacks/emit';
+import { callbackData } from '../callbacks/payload';
+import type { Config } from '../config';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
 import type { RefundReason } from './reasons';
 import { presentRefund, type RefundRow } from './refund-store';
@@ -40,7 +42,7 @@ function checkAmount(amount: number): void {
  * Reserves a refund on a payment. The check and the insert happen under a row lock on the payment,
  * so however many requests arrive together, what they reserve never exceeds what was settled.
  */
-export async function requestRefund(tx: Knex.Transaction, paymentRef: { publicId?: string; id?: number }, input: RefundRequest, ctx: RequestContext, principal?: Principal) {
+export async function requestRefund(tx: Knex.Transaction, config: Readonly<Config>, paymentRef: { publicId?: string; id?: number }, input: RefundRequest, ctx: RequestContext, principal?: Principal) {
   checkAmount(input.amount);
   if (input.reasonCode === 'other' && !input.note?.trim()) throw ValidationError.field('note', 'a note is required when the reason is other', 'note_required');
   const q = tx<PaymentRow>('payments');
@@ -76,8 +78,8 @@ export async function requestRefund(tx: Knex.Transaction, paymentRef: { publicId
       due_date: ctx.dueDate ?? null,
     })
     .returning('*');
-  await emitCallback(tx, { type: 'refund.requested', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id });
-  if (ctx.origin === 'statutory') await emitCallback(tx, { type: 'case.refund_due', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id });
+  await emitCallback(tx, { type: 'refund.requested', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id }, callbackData(config));
+  if (ctx.origin === 'statutory') await emitCallback(tx, { type: 'case.refund_due', invoiceId: row.invoice_id, paymentId: payment.id, refundId: row.id }, callbackData(config));
   await recordAudit(tx, { action: 'refund.requested', entityType: 'refund', entityId: row.public_id, after: presentRefund(row, { payment_public_id: payment.public_id }) }, ctx.origin === 'statutory' ? ctx.requestedBy : undefined);
   return { row, payment, refundableAfter: available - input.amount };
 }

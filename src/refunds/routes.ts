@@ -49,7 +49,7 @@ interface ListQuery {
 export function refundRoutes(processor: Processor): RouteDef[] {
   const submitAfterApproval = async (ctx: { db: Knex; config: Readonly<Config>; principal: Principal; params: { refundId: string } }) => {
     const r = await loadVisibleRefund(ctx.db, ctx.principal, ctx.params.refundId);
-    await submitRefund(ctx.db, processor, r.id);
+    await submitRefund(ctx.db, ctx.config, processor, r.id);
     return { status: 200, body: await refundWithHistory(ctx.db, ctx.config, ctx.principal, ctx.params.refundId) };
   };
   return [
@@ -70,7 +70,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       }),
       responses: { 201: 'the refund, requested', 412: 'expectedRefundableAmount is stale' },
       async write({ params, body, principal, config }, tx) {
-        const { row, payment, refundableAfter } = await requestRefund(tx, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), origin: 'clerk' }, principal);
+        const { row, payment, refundableAfter } = await requestRefund(tx, config, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), origin: 'clerk' }, principal);
         return { status: 201, body: { ...presentRefund(row, { payment_public_id: payment.public_id }, today(config, row.court_code)), refundableAfter } };
       },
     },

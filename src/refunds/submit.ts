@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import { recordAudit } from '../audit/record';
 import { emitCallback } from '../callbacks/emit';
+import { callbackData } from '../callbacks/payload';
+import type { Config } from '../config';
 import type { PaymentRow } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
@@ -29,7 +31,7 @@ export const awaitingProcessor = (r: Pick<RefundRow, 'status' | 'processor_refun
  * a new transaction. A refusal fails it; a timeout or 5xx leaves it `submitted` with the outcome
  * unknown — settled later by the webhook or the sweep, never guessed.
  */
-export async function submitRefund(knex: Knex, p: Processor, refundId: number): Promise<RefundRow> {
+export async function submitRefund(knex: Knex, config: Readonly<Config>, p: Processor, refundId: number): Promise<RefundRow> {
   const before = (await knex<RefundRow>('refunds').where({ id: refundId }).first())!;
   const refund = await beginSubmission(knex, refundId);
   if (!awaitingProcessor(refund)) return refund;
@@ -50,12 +52,12 @@ export async function submitRefund(knex: Knex, p: Processor, refundId: number): 
       { idempotencyKey: `courtpay-refund-${refund.public_id}` },
     );
   } catch (e) {
-    if (definitive(e)) return markRefused(knex, refund.id, (e as Error).message);
+    if (definitive(e)) return markRefused(knex, config, refund.id, (e as Error).message);
     logger.warn('refund outcome unknown; the webhook or the sweep will settle it', { refundId: refund.public_id, err: (e as Error).message });
     return markUnknown(knex, refund.id);
   }
   await knex.transaction((tx) =>
-    applyRefundObservation(tx, refund, { source: 'refund-submit', processorRefundId: created.id, processorStatus: created.status, amount: created.amount, currency: created.currency }),
+    applyRefundObservation(tx, config, refund, { source: 'refund-submit', processorRefundId: created.id, processorStatus: created.status, amount: created.amount, currency: created.currency }),
   );
   return (await knex<RefundRow>('refunds').where({ id: refund.id }).first())!;
 }
@@ -91,12 +93,12 @@ async function markUnknown(knex: Knex, id: number): Promise<RefundRow> {
   });
 }
 
-async function markRefused(knex: Knex, id: number, reason: string): Promise<RefundRow> {
+async function markRefused(knex: Knex, config: Readonly<Config>, id: number, reason: string): Promise<RefundRow> {
   return knex.transaction(async (tx) => {
     const r = await lockRefund(tx, id);
     if (!awaitingProcessor(r) || !canMove(r.status, 'failed')) return r;
     const after = await updateRefund(tx, id, { status: 'failed', failed_at: new Date(), failure_reason: `refused by the processor: ${reason}` });
-    await emitCallback(tx, { type: 'refund.failed', invoiceId: r.invoice_id, paymentId: r.payment_id, refundId: r.id });
+    await emitCallback(tx, { type: 'refund.failed', invoiceId: r.invoice_id, paymentId: r.payment_id, refundId: r.id }, callbackData(config));
     await recordAudit(tx, { action: 'refund.failed', entityType: 'refund', entityId: r.public_id, before: presentRefund(r), after: presentRefund(after) }, ACTOR);
     return after;
   });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Config } from '../config';
 import type { Processor } from '../payments/processor';
 import { logger } from '../shared/logger';
 import { applyRefundObservation } from './apply';
@@ -20,7 +21,7 @@ export interface RefundSweepReport {
  * mid-call), sent with no answer (timeout, 5xx), or still pending at the processor. Sending again
  * uses the same idempotency key, so it can only find the refund Stripe already has, or make it once.
  */
-export async function sweepRefunds(knex: Knex, p: Processor, olderThanMinutes: number, limit = 200): Promise<RefundSweepReport> {
+export async function sweepRefunds(knex: Knex, config: Readonly<Config>, p: Processor, olderThanMinutes: number, limit = 200): Promise<RefundSweepReport> {
   const report: RefundSweepReport = { submitted: 0, checked: 0, errors: 0 };
   const cutoff = new Date(Date.now() - olderThanMinutes * 60_000);
   const stuck = await knex<RefundRow>('refunds')
@@ -30,7 +31,7 @@ export async function sweepRefunds(knex: Knex, p: Processor, olderThanMinutes: n
     .limit(limit);
   for (const r of stuck) {
     try {
-      await submitRefund(knex, p, r.id);
+      await submitRefund(knex, config, p, r.id);
       report.submitted += 1;
     } catch (e) {
       report.errors += 1;
@@ -42,7 +43,7 @@ export async function sweepRefunds(knex: Knex, p: Processor, olderThanMinutes: n
     report.checked += 1;
     try {
       const s = await p.stripe.refunds.retrieve(r.processor_refund_id!);
-      await knex.transaction((tx) => applyRefundObservation(tx, r, { source: 'sweep', processorRefundId: s.id, processorStatus: s.status, amount: s.amount, currency: s.currency, failureReason: s.failure_reason ?? null }));
+      await knex.transaction((tx) => applyRefundObservation(tx, config, r, { source: 'sweep', processorRefundId: s.id, processorStatus: s.status, amount: s.amount, currency: s.currency, failureReason: s.failure_reason ?? null }));
     } catch (e) {
       report.errors += 1;
       logger.warn('refund sweep could not check a refund', { refundId: r.public_id, err: (e as Error).message });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import type { Config } from '../config';
 import { OBSERVATION_CALLBACKS, planObservation } from '../payments/apply';
 import { readPaymentStates } from '../payments/payment-store';
 import { writeSettlements, type Settlement } from '../payments/settle-statement';
@@ -39,7 +40,7 @@ export class PaymentEventBatcher {
   private queue: Job[] = [];
   private running = 0;
 
-  constructor(private readonly knex: Knex) {}
+  constructor(private readonly knex: Knex, private readonly config: Readonly<Config>) {}
 
   settle(event: Stripe.Event, payload: string, observation: PaymentObservation): Promise<InboxResult | null> {
     return new Promise((done) => {
@@ -76,7 +77,7 @@ export class PaymentEventBatcher {
           taken.payments.add(state.payment.id);
           taken.invoices.add(state.invoice.id);
         }
-        const plan = !state ? null : job.context ? runWithContext(job.context, () => planObservation(state, job.observation.obs)) : planObservation(state, job.observation.obs);
+        const plan = !state ? null : job.context ? runWithContext(job.context, () => planObservation(this.config, state, job.observation.obs)) : planObservation(this.config, state, job.observation.obs);
         const result = plan ? asResult(plan.result) : NO_PAYMENT;
         const e = job.event;
         const row = { event_id: e.id, type: e.type, object_id: objectId(e), livemode: !!e.livemode, status: result.status, note: result.note ?? null };
@@ -97,8 +98,8 @@ export class PaymentEventBatcher {
 const batchers = new WeakMap<Knex, PaymentEventBatcher>();
 
 /** The batcher of a database (one per pool). */
-export function batcherFor(knex: Knex): PaymentEventBatcher {
+export function batcherFor(knex: Knex, config: Readonly<Config>): PaymentEventBatcher {
   let b = batchers.get(knex);
-  if (!b) batchers.set(knex, (b = new PaymentEventBatcher(knex)));
+  if (!b) batchers.set(knex, (b = new PaymentEventBatcher(knex, config)));
   return b;
 }

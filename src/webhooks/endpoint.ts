@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Knex } from 'knex';
+import type { Config } from '../config';
 import type { Metrics } from '../http/metrics';
 import { asProblem, problemBody } from '../http/problem';
 import { beginRequest } from '../http/request-context';
@@ -10,6 +11,7 @@ import { receiveStripeWebhook, STRIPE_WEBHOOK_BODY_LIMIT, STRIPE_WEBHOOK_PATH } 
 
 export interface WebhookEndpointDeps {
   knex: Knex;
+  config: Readonly<Config>;
   processor: Processor;
   metrics: Pick<Metrics, 'track'>;
   /** Headers every response carries (the security headers the app's helmet sets), lower-case names. */
@@ -34,7 +36,7 @@ export function stripeWebhookEndpoint(deps: WebhookEndpointDeps): (req: Incoming
   };
   const settle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
     try {
-      const body = await receiveStripeWebhook(deps.knex, deps.processor, raw, req.headers['stripe-signature'] as string | undefined);
+      const body = await receiveStripeWebhook(deps.knex, deps.config, deps.processor, raw, req.headers['stripe-signature'] as string | undefined);
       reply(res, 200, 'application/json; charset=utf-8', JSON.stringify(body));
     } catch (e) {
       const problem = asProblem(e, { method: req.method, path: STRIPE_WEBHOOK_PATH });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import type { Config } from '../config';
 import type { Processor } from '../payments/processor';
 import { databaseMessage } from '../db';
 import { logger } from '../shared/logger';
@@ -18,15 +19,15 @@ export type { InboxResult } from './batch';
  * one compare-and-set. If that cannot be written, the event is applied again the locking way: a
  * transaction with the claim, the rows locked, the same plan written.
  */
-export async function receiveEvent(knex: Knex, p: Processor, event: Stripe.Event, raw?: string): Promise<InboxResult> {
+export async function receiveEvent(knex: Knex, config: Readonly<Config>, p: Processor, event: Stripe.Event, raw?: string): Promise<InboxResult> {
   const payload = raw ?? JSON.stringify(event);
   try {
     const observation = paymentObservation(event);
     if (observation) {
-      const settled = await batcherFor(knex).settle(event, payload, observation);
+      const settled = await batcherFor(knex, config).settle(event, payload, observation);
       if (settled) return settled;
     }
-    return await applyLocking(knex, p, event, payload);
+    return await applyLocking(knex, config, p, event, payload);
   } catch (e) {
     await recordFailure(knex, event, payload, e as Error);
     throw e;
@@ -38,10 +39,10 @@ export async function receiveEvent(knex: Knex, p: Processor, event: Stripe.Event
  * the processor's answer first (AskProcessorFirst) has that asked with no transaction open, then is
  * applied once more from the start; needing it again is a failure, recorded for a redelivery.
  */
-async function applyLocking(knex: Knex, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
+async function applyLocking(knex: Knex, config: Readonly<Config>, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
   for (let asked = false; ; asked = true) {
     try {
-      return await claimAndHandle(knex, p, event, payload);
+      return await claimAndHandle(knex, config, p, event, payload);
     } catch (e) {
       if (!(e instanceof AskProcessorFirst) || asked) throw e;
       await e.ask(knex, p);
@@ -49,7 +50,7 @@ async function applyLocking(knex: Knex, p: Processor, event: Stripe.Event, paylo
   }
 }
 
-async function claimAndHandle(knex: Knex, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
+async function claimAndHandle(knex: Knex, config: Readonly<Config>, p: Processor, event: Stripe.Event, payload: string): Promise<InboxResult> {
   return knex.transaction(async (tx) => {
     const claimed = await tx.raw(
       `insert into processor_events (event_id, type, object_id, livemode, payload, status)
@@ -60,7 +61,7 @@ async function claimAndHandle(knex: Knex, p: Processor, event: Stripe.Event, pay
       [event.id, event.type, objectId(event), !!event.livemode, payload],
     );
     if (!claimed.rows.length) return { duplicate: true as const };
-    const result = await handleEvent(tx, p, event);
+    const result = await handleEvent(tx, config, p, event);
     await tx('processor_events')
       .where({ id: claimed.rows[0].id })
       .update({ status: result.status, note: result.note ?? null, last_error: null, processed_at: tx.fn.now() });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import type { Config } from '../config';
 import type { RouteDef } from '../http/route';
 import type { Processor } from '../payments/processor';
 import { AppError } from '../shared/errors';
@@ -28,9 +29,9 @@ function verify(p: Processor, raw: Buffer, header: string | undefined): Stripe.E
  * Express route below): verified over the exact bytes, recorded once, applied. Throws AppError 400
  * for a bad signature (nothing recorded); any other throw was recorded as failed and is a 500.
  */
-export async function receiveStripeWebhook(knex: Knex, processor: Processor, raw: Buffer, signature: string | undefined): Promise<{ received: true } & InboxResult> {
+export async function receiveStripeWebhook(knex: Knex, config: Readonly<Config>, processor: Processor, raw: Buffer, signature: string | undefined): Promise<{ received: true } & InboxResult> {
   const event = verify(processor, raw, signature);
-  const result = await receiveEvent(knex, processor, event, raw.toString('utf8'));
+  const result = await receiveEvent(knex, config, processor, event, raw.toString('utf8'));
   if (!result.duplicate) logger.info('processor event', { eventId: event.id, type: event.type, outcome: result.status, note: result.note });
   return { received: true, ...result };
 }
@@ -46,9 +47,9 @@ export function webhookRoutes(processor: Processor): RouteDef[] {
       responses: { 200: '{ received: true, duplicate, status }', 400: 'bad or missing signature', 413: 'body over 1 MB', 500: 'recorded as failed; Stripe retries' },
       // Manages its own transaction: the inbox claim and the event's effects commit together. Most
       // deliveries never get here: the lean endpoint (endpoint.ts) serves them ahead of Express.
-      async read({ req, db }) {
+      async read({ req, db, config }) {
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        return { status: 200, body: await receiveStripeWebhook(db, processor, raw, req.get('stripe-signature')) };
+        return { status: 200, body: await receiveStripeWebhook(db, config, processor, raw, req.get('stripe-signature')) };
       },
     },
   ];

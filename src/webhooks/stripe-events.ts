@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import type { Config } from '../config';
 import { applyDispute, applyObservation, OBSERVATION_CALLBACKS, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
 import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
@@ -12,7 +13,7 @@ export interface HandleResult {
   note?: string;
 }
 
-type Handler = (tx: Knex.Transaction, p: Processor, event: Stripe.Event) => Promise<HandleResult>;
+type Handler = (tx: Knex.Transaction, config: Readonly<Config>, p: Processor, event: Stripe.Event) => Promise<HandleResult>;
 
 const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
 
@@ -27,10 +28,10 @@ function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observ
   return { source, outcome, amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
 }
 
-async function onPayment(tx: Knex.Transaction, { ref, obs }: PaymentObservation): Promise<HandleResult> {
+async function onPayment(tx: Knex.Transaction, config: Readonly<Config>, { ref, obs }: PaymentObservation): Promise<HandleResult> {
   const locked = await lockPayment(tx, ref, OBSERVATION_CALLBACKS);
   if (!locked) return NO_PAYMENT;
-  return asResult(await applyObservation(tx, locked, obs));
+  return asResult(await applyObservation(tx, config, locked, obs));
 }
 
 export const NO_PAYMENT: HandleResult = { status: 'ignored', note: 'no payment of ours matches this event' };
@@ -75,29 +76,29 @@ export function paymentObservation(e: Stripe.Event): PaymentObservation | null {
 
 /** What each event type means for our payments. Unknown types are recorded and ignored. */
 export const HANDLERS: Record<string, Handler> = {
-  ...Object.fromEntries(Object.entries(PAYMENT_EVENTS).map(([type, of]) => [type, ((tx, _p, e) => onPayment(tx, of(e))) as Handler])),
-  'refund.created': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
-  'refund.updated': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
-  'refund.failed': (tx, _p, e) => onRefund(tx, e.data.object as Stripe.Refund, e.id),
-  'charge.refunded': async (tx, _p, e) => {
+  ...Object.fromEntries(Object.entries(PAYMENT_EVENTS).map(([type, of]) => [type, ((tx, config, _p, e) => onPayment(tx, config, of(e))) as Handler])),
+  'refund.created': (tx, config, _p, e) => onRefund(tx, config, e.data.object as Stripe.Refund, e.id),
+  'refund.updated': (tx, config, _p, e) => onRefund(tx, config, e.data.object as Stripe.Refund, e.id),
+  'refund.failed': (tx, config, _p, e) => onRefund(tx, config, e.data.object as Stripe.Refund, e.id),
+  'charge.refunded': async (tx, config, _p, e) => {
     // Recent API versions leave charge.refunds out; the refund.* events carry the same news.
     const refunds = (e.data.object as Stripe.Charge).refunds?.data ?? [];
     if (!refunds.length) return { status: 'ignored', note: 'no refunds listed on the charge; refund.* events settle them' };
     const results = [];
-    for (const r of refunds) results.push(await onRefund(tx, r, e.id));
+    for (const r of refunds) results.push(await onRefund(tx, config, r, e.id));
     return results.find((r) => r.status === 'flagged') ?? results.find((r) => r.status === 'processed') ?? results[0];
   },
-  'charge.dispute.created': (tx, _p, e) => onDispute(tx, e, 'open'),
-  'charge.dispute.closed': (tx, _p, e) => onDispute(tx, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
+  'charge.dispute.created': (tx, config, _p, e) => onDispute(tx, config, e, 'open'),
+  'charge.dispute.closed': (tx, config, _p, e) => onDispute(tx, config, e, (e.data.object as Stripe.Dispute).status === 'lost' ? 'lost' : 'won'),
 };
 
-async function onDispute(tx: Knex.Transaction, e: Stripe.Event, status: 'open' | 'won' | 'lost'): Promise<HandleResult> {
+async function onDispute(tx: Knex.Transaction, config: Readonly<Config>, e: Stripe.Event, status: 'open' | 'won' | 'lost'): Promise<HandleResult> {
   const d = e.data.object as Stripe.Dispute;
   const payment = await findPayment(tx, { chargeId: idOf(d.charge), paymentIntentId: idOf(d.payment_intent) });
   if (!payment) return { status: 'ignored', note: 'no payment of ours matches this dispute' };
   const obs = { source: e.id, disputeId: d.id, status, amount: d.amount, currency: d.currency };
   try {
-    return asResult(await applyDispute(tx, payment, obs));
+    return asResult(await applyDispute(tx, config, payment, obs));
   } catch (err) {
     if (!(err instanceof PaymentNotSettledError) || !payment.payment_intent_id) throw err;
     // The dispute overtook the payment's own success event: Stripe is asked where the payment
@@ -105,7 +106,7 @@ async function onDispute(tx: Knex.Transaction, e: Stripe.Event, status: 'open' |
     const intentId = payment.payment_intent_id;
     throw new AskProcessorFirst(err.message, async (knex, processor) => {
       const pi = await processor.stripe.paymentIntents.retrieve(intentId);
-      await knex.transaction((t) => applyObservation(t, payment, observePaymentIntent(pi, `${e.id}:retrieved`)));
+      await knex.transaction((t) => applyObservation(t, config, payment, observePaymentIntent(pi, `${e.id}:retrieved`)));
     });
   }
 }
@@ -123,18 +124,18 @@ export class AskProcessorFirst extends Error {
   }
 }
 
-async function onRefund(tx: Knex.Transaction, r: Stripe.Refund, source: string): Promise<HandleResult> {
+async function onRefund(tx: Knex.Transaction, config: Readonly<Config>, r: Stripe.Refund, source: string): Promise<HandleResult> {
   const ours = await findRefund(tx, { refundId: r.metadata?.refund_id, processorRefundId: r.id });
   if (!ours) return { status: 'ignored', note: 'no refund of ours matches this event' };
-  const result = await applyRefundObservation(tx, ours, {
+  const result = await applyRefundObservation(tx, config, ours, {
     source, processorRefundId: r.id, processorStatus: r.status, amount: r.amount, currency: r.currency, failureReason: r.failure_reason ?? null,
   });
   if (result.kind === 'flagged') return { status: 'flagged', note: result.reason };
   return { status: 'processed', note: result.kind === 'unchanged' ? `no change (refund is ${result.status})` : `refund ${result.status}` };
 }
 
-export async function handleEvent(tx: Knex.Transaction, p: Processor, event: Stripe.Event): Promise<HandleResult> {
+export async function handleEvent(tx: Knex.Transaction, config: Readonly<Config>, p: Processor, event: Stripe.Event): Promise<HandleResult> {
   const handler = HANDLERS[event.type];
   if (!handler) return { status: 'ignored', note: `event type ${event.type} is not used` };
-  return handler(tx, p, event);
+  return handler(tx, config, p, event);
 }

@@ -2,7 +2,6 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { destinationsFor, type Destinations, type ResolvedAddress } from '../../src/callbacks/destinations';
-import { initCallbacks } from '../../src/callbacks/emit';
 import { deliverDue } from '../../src/callbacks/worker';
 import type { Config } from '../../src/config';
 import { nonPublicReason } from '../../src/shared/ip-address';
@@ -73,7 +72,6 @@ describe('callbacks under the production destination policy (SSRF)', () => {
   let listener: Listener;
 
   before(async () => {
-    initCallbacks(testEnv().config);
     admin = await keyFor('admin', 'all');
     caseSystem = await keyFor('case_system', 'all');
   });

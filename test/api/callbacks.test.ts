@@ -3,7 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Principal } from '../../src/auth/principal';
-import { emitCallback, initCallbacks } from '../../src/callbacks/emit';
+import { emitCallback } from '../../src/callbacks/emit';
+import { callbackData } from '../../src/callbacks/payload';
 import { checkCallbackUrl } from '../../src/callbacks/url-policy';
 import { deliverDue, emitOverdue, startCallbackWorker } from '../../src/callbacks/worker';
 import type { Config } from '../../src/config';
@@ -84,7 +85,6 @@ describe('callbacks to case systems', () => {
   const endpoints: string[] = [];
 
   before(async () => {
-    initCallbacks(testEnv().config);
     admin = await keyFor('admin', 'all');
     caseSystem = await keyFor('case_system', 'all');
     config = testConfig({ callbacks: { timeoutMs: 300, retryScheduleSeconds: [60, 300], batchSize: 50 } });
@@ -473,7 +473,7 @@ describe('callbacks to case systems', () => {
     const { knex } = testEnv();
     const row = await knex('invoices').where({ public_id: invoice.id }).first();
     const before = await knex('callback_messages').where({ invoice_id: row.id }).count<{ n: string }[]>('* as n');
-    await knex.transaction((tx) => emitCallback(tx, { type: 'payment.disputed', invoiceId: row.id }));
+    await knex.transaction((tx) => emitCallback(tx, { type: 'payment.disputed', invoiceId: row.id }, callbackData(testEnv().config)));
     const after = await knex('callback_messages').where({ invoice_id: row.id }).count<{ n: string }[]>('* as n');
     expect(after).to.deep.equal(before);
   });

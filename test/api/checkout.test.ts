@@ -224,7 +224,7 @@ describe('sweep for what webhooks missed', () => {
     const p = await agedPendingPayment(session);
     const pi = anIntent({ status: 'succeeded', amount: p.amount, amount_received: p.amount, latest_charge: 'ch_swept', metadata: { payment_id: p.public_id } });
     stripeApi().get(`/v1/checkout/sessions/${session.id}`).query({ 'expand[0]': 'payment_intent' }).reply(200, { ...session, amount_total: p.amount, status: 'complete', payment_status: 'paid', payment_intent: pi });
-    const report = await sweepPendingPayments(testEnv().knex, testEnv().processor, 15);
+    const report = await sweepPendingPayments(testEnv().knex, testEnv().config, testEnv().processor, 15);
     expect(report.settled).to.be.at.least(1);
     expect(await testEnv().knex('payments').where({ id: p.id }).first()).to.include({ status: 'succeeded', payment_intent_id: pi.id, charge_id: 'ch_swept' });
     expect((await testEnv().knex('invoices').where({ id: p.invoice_id }).first()).paid_amount).to.equal(p.amount);
@@ -237,7 +237,7 @@ describe('sweep for what webhooks missed', () => {
     const p = await agedPendingPayment(session);
     stripeApi().get(`/v1/checkout/sessions/${session.id}`).query(true).reply(200, session);
     stripeApi().post(`/v1/checkout/sessions/${session.id}/expire`).reply(200, { ...session, status: 'expired' });
-    await sweepPendingPayments(testEnv().knex, testEnv().processor, 15);
+    await sweepPendingPayments(testEnv().knex, testEnv().config, testEnv().processor, 15);
     expect((await testEnv().knex('payments').where({ id: p.id }).first()).status).to.equal('expired');
   });
 
@@ -245,7 +245,7 @@ describe('sweep for what webhooks missed', () => {
     const session = aSession();
     const p = await agedPendingPayment(session);
     stripeApi().get(`/v1/checkout/sessions/${session.id}`).query(true).replyWithError('socket hang up');
-    const report = await sweepPendingPayments(testEnv().knex, testEnv().processor, 15);
+    const report = await sweepPendingPayments(testEnv().knex, testEnv().config, testEnv().processor, 15);
     expect(report.errors).to.be.at.least(1);
     expect((await testEnv().knex('payments').where({ id: p.id }).first()).status).to.equal('pending');
     nock.cleanAll();

@@ -46,7 +46,7 @@ describe('refunds: a crash mid-submission', () => {
   /** The sweep, for this refund only: it alone is a day old, and the sweep takes what is over 12 hours old. */
   const sweepThisRefund = async (id: string, processor: Processor) => {
     await knex('refunds').where({ public_id: id }).update({ updated_at: new Date(Date.now() - 24 * 3600_000) });
-    return sweepRefunds(knex, processor, 12 * 60);
+    return sweepRefunds(knex, testEnv().config, processor, 12 * 60);
   };
 
   async function requested(amount: number) {

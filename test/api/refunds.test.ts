@@ -193,7 +193,7 @@ describe('refunds', () => {
     await knex('refunds').where({ public_id: req.body.id }).update({ updated_at: new Date(Date.now() - 10 * 60_000) });
     // Before sending again the sweep asks the processor for the refunds of the payment: ours is there, by its id.
     stripeApi().get('/v1/refunds').query({ payment_intent: p.payment_intent_id, limit: '100' }).reply(200, { object: 'list', url: '/v1/refunds', has_more: false, data: [stripeRefund] });
-    const report = await sweepRefunds(knex, testEnv().processor, 5);
+    const report = await sweepRefunds(knex, testEnv().config, testEnv().processor, 5);
     expect(report.submitted).to.be.at.least(1);
     expect(calls.map((c) => c.key), 'sent once, found after').to.deep.equal([`courtpay-refund-${req.body.id}`]);
     expect(await refundRow(req.body.id)).to.include({ status: 'succeeded', processor_refund_id: stripeRefund.id });
@@ -214,11 +214,11 @@ describe('refunds', () => {
     // The 500 left nothing at the processor: the look-up finds no refund of ours, so it is sent again (same key).
     stripeApi().get('/v1/refunds').query({ payment_intent: p.payment_intent_id, limit: '100' }).reply(200, { object: 'list', url: '/v1/refunds', has_more: false, data: [] });
     stripeRefunds(() => [200, pendingAtStripe]);
-    await sweepRefunds(knex, testEnv().processor, 5);
+    await sweepRefunds(knex, testEnv().config, testEnv().processor, 5);
     expect(await refundRow(req.body.id)).to.include({ status: 'submitted', processor_refund_id: pendingAtStripe.id, processor_status: 'pending' });
     await knex('refunds').where({ public_id: req.body.id }).update({ updated_at: new Date(Date.now() - 10 * 60_000) });
     stripeApi().get(`/v1/refunds/${pendingAtStripe.id}`).reply(200, { ...pendingAtStripe, status: 'succeeded' });
-    await sweepRefunds(knex, testEnv().processor, 5);
+    await sweepRefunds(knex, testEnv().config, testEnv().processor, 5);
     expect((await refundRow(req.body.id)).status).to.equal('succeeded');
   });
 

@@ -260,7 +260,7 @@ describe('webhook: the one-statement write is a compare-and-set', () => {
       const p = await pendingPayment();
       const e = EVENTS['payment_intent.succeeded'](p);
       const [{ state }] = await readPaymentStates(knex, [{ eventId: e.id, ref: { paymentId: p.public_id } }], OBSERVATION_CALLBACKS);
-      const plan = planObservation(state!, succeeded(p));
+      const plan = planObservation(testEnv().config, state!, succeeded(p));
       await move(p);
       let error: unknown;
       try {
@@ -286,7 +286,7 @@ describe('webhook: the one-statement write is a compare-and-set', () => {
     const p = await pendingPayment();
     const e = EVENTS['payment_intent.succeeded'](p);
     const [{ state }] = await readPaymentStates(knex, [{ eventId: e.id, ref: { paymentId: p.public_id } }], OBSERVATION_CALLBACKS);
-    const plan = planObservation(state!, succeeded(p));
+    const plan = planObservation(testEnv().config, state!, succeeded(p));
     await knex('processor_events').insert({ event_id: e.id, type: e.type, payload: '{}', status: 'processed' });
     expect([...(await writeSettlements(knex, [{ state, write: plan.write, claim: claimOf(e.id) }]))]).to.deep.equal([]);
     expect(await settlements(p)).to.equal(0);
@@ -428,7 +428,7 @@ describe('webhook: the plain delivery is answered ahead of Express, with what Ex
 });
 
 describe('webhook: which deliveries the lean endpoint takes', () => {
-  const endpoint = () => stripeWebhookEndpoint({ knex: testEnv().knex, processor: testEnv().processor, metrics: { track: () => undefined }, headers: {} });
+  const endpoint = () => stripeWebhookEndpoint({ knex: testEnv().knex, config: testEnv().config, processor: testEnv().processor, metrics: { track: () => undefined }, headers: {} });
   const request = (o: { method?: string; url?: string; headers?: Record<string, string> }) =>
     Object.assign(new (require('node:events').EventEmitter)(), { method: 'POST', url: '/webhooks/stripe', headers: { 'content-length': '10' }, ...o }) as unknown as http.IncomingMessage;
   const response = () => Object.assign(new (require('node:events').EventEmitter)(), { setHeader: () => undefined }) as unknown as http.ServerResponse;

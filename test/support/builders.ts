@@ -91,7 +91,7 @@ export async function aPayment(invoicePublicId: string, o: { settle?: boolean; a
     })
     .returning('*');
   if (o.settle !== false) {
-    await knex.transaction((tx) => applyObservation(tx, row, { source: 'test', outcome: 'succeeded', amount: row.amount, currency: 'cny', chargeId: `ch_test_${seq}` }));
+    await knex.transaction((tx) => applyObservation(tx, testEnv().config, row, { source: 'test', outcome: 'succeeded', amount: row.amount, currency: 'cny', chargeId: `ch_test_${seq}` }));
   }
   return knex('payments').where({ id: row.id }).first();
 }
