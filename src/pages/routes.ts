@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
-import { limitPagePosts } from '../http/rate-limit';
+import { limitPagePosts, RateLimitedError } from '../http/rate-limit';
 import type { RouteDef } from '../http/route';
 import { courtTimeZone, money, type InvoiceRow, type RemissionRow } from '../invoices/present';
 import { isOverdue, outstanding } from '../invoices/status';
@@ -102,7 +102,7 @@ export function pageRoutes(processor: Processor): RouteDef[] {
     ),
     {
       method: 'post', path: '/pay/{token}/checkout', summary: 'Create or reuse the open Checkout Session → 303 to it', tag: 'pages', access: 'public', produces: 'text/html',
-      responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 429: 'too many posts from this address (problem+json, Retry-After)', 503: 'processor unavailable (HTML)' },
+      responses: { 303: 'to the processor’s checkout page, or back to the notice when nothing is owed', 404: 'unknown link (HTML)', 429: 'too many posts from this address (HTML, Retry-After)', 503: 'processor unavailable (HTML)' },
       async read({ req, res, params, db, config }) {
         const lang = langOf(req, res);
         try {
@@ -113,6 +113,11 @@ export function pageRoutes(processor: Processor): RouteDef[] {
         } catch (e) {
           if (e instanceof NotFoundError) return html(404, renderNotFound(lang));
           if (isDatabaseUnavailable(e)) return unavailable(lang, params.token);
+          if (e instanceof RateLimitedError) {
+            // A litigant's form gets a page in their language, not a JSON problem.
+            const page = html(429, renderProblem(lang, { zh: '此网络地址的请求过多，请几分钟后再试。您没有被扣款。', en: 'Too many requests from this network address. Please try again in a few minutes. You have not been charged.' }, params.token));
+            return { ...page, headers: { ...page.headers, ...e.extra.headers } };
+          }
           if (e instanceof ProcessorUnavailableError) {
             return html(503, renderProblem(lang, { zh: '支付服务暂时无法连接，请几分钟后再试。您没有被扣款。', en: 'The payment service cannot be reached just now. Please try again in a few minutes. You have not been charged.' }, params.token));
           }

@@ -189,7 +189,7 @@ describe('forged API keys and rate limits', () => {
   describe('litigant pages', () => {
     afterEach(expectStripeStubsUsed);
 
-    it('when one address floods the pay button, then it gets 429 with Retry-After and no payment or checkout session is made', async () => {
+    it('when one address floods the pay button, then it gets a 429 page with Retry-After and no payment or checkout session is made', async () => {
       const cs = await keyFor('case_system');
       const inv = await anInvoice(cs, await aCase(cs), { claimAmount: 200_000 });
       const token = inv.paymentUrl.split('/pay/')[1];
@@ -211,7 +211,8 @@ describe('forged API keys and rate limits', () => {
         const res = await request(app).post(`/pay/${token}/checkout`).type('form').set('x-forwarded-for', from).send({});
         expect(res.status).to.equal(429);
         expect(res.headers['retry-after']).to.match(/^\d+$/);
-        expect(res.body).to.include({ code: 'rate_limited' });
+        expect(res.headers['content-type']).to.match(/^text\/html/);
+        expect(res.text).to.include('请几分钟后再试');
       }
       const [{ count: after }] = await payments();
       expect(Number(after)).to.equal(1);
