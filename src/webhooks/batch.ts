@@ -95,11 +95,13 @@ export class PaymentEventBatcher {
   }
 }
 
-const batchers = new WeakMap<Knex, PaymentEventBatcher>();
+const batchers = new WeakMap<Knex, WeakMap<Readonly<Config>, PaymentEventBatcher>>();
 
-/** The batcher of a database (one per pool). */
+/** The batcher of a database (one per pool) and the configuration its callbacks are presented with. */
 export function batcherFor(knex: Knex, config: Readonly<Config>): PaymentEventBatcher {
-  let b = batchers.get(knex);
-  if (!b) batchers.set(knex, (b = new PaymentEventBatcher(knex, config)));
+  let byConfig = batchers.get(knex);
+  if (!byConfig) batchers.set(knex, (byConfig = new WeakMap()));
+  let b = byConfig.get(config);
+  if (!b) byConfig.set(config, (b = new PaymentEventBatcher(knex, config)));
   return b;
 }
