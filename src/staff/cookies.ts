@@ -25,10 +25,11 @@ export function readCookie(req: Request, name: string): string | null {
     const i = part.indexOf('=');
     if (i < 0 || part.slice(0, i).trim() !== name) continue;
     const raw = part.slice(i + 1).trim();
+    const value = raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
     try {
-      return decodeURIComponent(raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw);
+      return decodeURIComponent(value);
     } catch {
-      return null;
+      return value; // not a token we made: refused as such
     }
   }
   return null;

@@ -6,6 +6,8 @@ import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../supp
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
 import { auditAccessRows } from '../support/access-audit';
 import { callbackAccessRows } from '../support/access-callbacks';
+import { staffAccessRows } from '../support/access-staff';
+import { aPerson, signInCookie } from '../support/staff';
 import { reconciliationAccessRows } from '../support/access-reconciliation';
 import type { Row, Scope, Fixture } from '../support/access';
 import { keyFor, testEnv } from '../support/env';
@@ -21,6 +23,7 @@ const READERS = ['case_system', 'clerk', 'finance'] as const;
 const table: Row[] = [
   ...reconciliationAccessRows,
   ...callbackAccessRows,
+  ...staffAccessRows,
   ...auditAccessRows,
   { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
   { route: 'POST /v1/fees/quote', roles: ALL, ok: 200, otherCourt: 403, call: (_f, h) => api().post('/v1/fees/quote').set(h).send({ courtCode: '1411', feeKind: 'acceptance_labour' }) },
@@ -84,7 +87,8 @@ describe('access: every endpoint × role × court scope', () => {
     expect(table.map((r) => r.route).sort()).to.deep.equal(routes);
   });
 
-  it('when each role and scope calls each endpoint, then exactly the allowed ones succeed', async () => {
+  it('when each role and scope calls each endpoint, then exactly the allowed ones succeed', async function () {
+    this.timeout(240_000); // every row × 5 roles × 3 scopes, each with its own fixture, on a shared machine
     const failures: string[] = [];
     for (const row of table) {
       for (const role of ROLES) {
@@ -110,6 +114,23 @@ describe('access: every endpoint × role × court scope', () => {
         expect((res.body as { code: string }).code).to.be.oneOf(['unauthorized', 'invalid_api_key']);
       }
     }
+  });
+
+  it('when a signed-in person\'s session cookie is sent instead of a key, then routes that do not take sessions answer 401, and those that do answer a change without the CSRF header 403', async () => {
+    const f = await fixture(fixtureKey, requesterKey, true);
+    const cookie = await signInCookie(await aPerson({ roles: 'clerk,approver,finance,admin', courts: 'all' }));
+    const defs = new Map(apiRoutes(testEnv().processor).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r]));
+    expect(defs.get('GET /v1/me')?.sessions).to.equal(true);
+    const failures: string[] = [];
+    for (const row of table) {
+      const def = defs.get(row.route)!;
+      const res = await row.call(f, { cookie });
+      const code = (res.body as { code?: string }).code;
+      if (!def.sessions && res.status !== 401) failures.push(`${row.route}: ${res.status}, expected 401`);
+      if (def.sessions && def.method !== 'get' && (res.status !== 403 || code !== 'csrf_token_invalid')) failures.push(`${row.route}: ${res.status} ${code}, expected 403 csrf_token_invalid`);
+      if (def.sessions && def.method === 'get' && res.status === 401) failures.push(`${row.route}: 401 for a live session`);
+    }
+    expect(failures).to.deep.equal([]);
   });
 
   it('when a key is scoped to one court, then /v1/courts lists only that court', async () => {

@@ -37,6 +37,15 @@ export async function signIn(person: { login: string; password: string }, app: A
   return agent;
 }
 
+/** Signs in and returns the session cookie as a Cookie header's "name=value" (for plain requests). */
+export async function signInCookie(person: { login: string; password: string }, app: App = testEnv().app): Promise<string> {
+  const form = await request(app).get('/console/login');
+  const formCookie = (form.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+  const res = await request(app).post('/console/login').set('cookie', formCookie).type('form').send({ login: person.login, password: person.password, csrf: csrfOf(form.text) });
+  if (res.status !== 303) throw new Error(`sign-in failed: ${res.status} ${res.text.slice(0, 300)}`);
+  return sessionCookieOf(res.headers['set-cookie'] as unknown as string[]);
+}
+
 /** The session cookie's "name=value" from a Set-Cookie list. */
 export function sessionCookieOf(setCookie: string[] | string | undefined): string {
   const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
