@@ -3,17 +3,10 @@ import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
 import { remissionsOf } from '../invoices/invoice-queries';
 import { courtTimeZone, money, presentInvoice, type InvoiceRow, type RemissionRow } from '../invoices/present';
-import { outstanding } from '../invoices/status';
+import { feeTotals } from '../invoices/status';
 import { presentPayment, type PaymentRow } from '../payments/payment-store';
 import { presentRefund, type RefundRow } from '../refunds/refund-store';
 import type { CallbackEvent, CallbackPresenter, CallbackType } from './emit';
-
-export interface FeeTotals {
-  due: number;
-  paid: number;
-  refunded: number;
-  outstanding: number;
-}
 
 /** The money columns of each of the case's invoices, for its fee totals. */
 export type CaseInvoiceMoney = Pick<InvoiceRow, 'id' | 'amount_due' | 'paid_amount' | 'refunded_amount' | 'status'>;
@@ -52,7 +45,7 @@ export async function loadCallbackSources(tx: Knex.Transaction, event: CallbackE
 export function presentCallbackData(config: Readonly<Config>, s: CallbackSources, type: CallbackType) {
   const row = s.invoice;
   const invoice = presentInvoice(config, row, s.caseNumber, s.remissions);
-  const totals = caseTotals(s.caseInvoices.map((i) => (i.id === row.id ? row : i)));
+  const totals = feeTotals(s.caseInvoices.map((i) => money(i.id === row.id ? row : i)));
   const view = { invoiceId: row.public_id, caseNumber: s.caseNumber };
   const paymentView = s.payment ? presentPayment(s.payment, view) : null;
   if (s.refund) {
@@ -71,17 +64,4 @@ export function presentCallbackData(config: Readonly<Config>, s: CallbackSources
 /** The presenter emitCallback is given: the sources read in the emitting transaction, presented with this configuration. */
 export function callbackData(config: Readonly<Config>): CallbackPresenter {
   return async (tx, event) => presentCallbackData(config, await loadCallbackSources(tx, event), event.type);
-}
-
-/** The case's fee totals from its invoices' running columns; cancelled invoices owe nothing. */
-function caseTotals(rows: CaseInvoiceMoney[]): FeeTotals {
-  const t: FeeTotals = { due: 0, paid: 0, refunded: 0, outstanding: 0 };
-  for (const r of rows) {
-    const m = money(r);
-    if (!m.cancelled) t.due += r.amount_due;
-    t.paid += r.paid_amount;
-    t.refunded += r.refunded_amount;
-    t.outstanding += outstanding(m);
-  }
-  return t;
 }

@@ -4,7 +4,8 @@ import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
 import type { Knex } from 'knex';
 import { preparedQuery } from '../db';
-import { courtTimeZone, presentInvoiceSummary, type SummaryRow } from '../invoices/present';
+import { courtTimeZone, money, presentInvoiceSummary, type SummaryRow } from '../invoices/present';
+import { feeTotals } from '../invoices/status';
 import { NotFoundError } from '../shared/errors';
 import { requireCaseNumber } from './cases';
 
@@ -34,16 +35,10 @@ export async function caseFeeStatus(db: Knex, config: Readonly<Config>, principa
   const kase = rows[0];
   assertCanSee(principal, kase.c_court_code, `case ${number.canonical}`);
   const today = courtToday(courtTimeZone(config, kase.c_court_code));
-  const invoices = rows
-    .filter((r) => r.id != null)
-    .map((r) => ({ ...presentInvoiceSummary(config, r as SummaryRow, kase.c_case_number, today), payments: r.settled_payments ?? [] }));
+  const invoiceRows = rows.filter((r) => r.id != null) as (SummaryRow & Row)[];
+  const invoices = invoiceRows.map((r) => ({ ...presentInvoiceSummary(config, r, kase.c_case_number, today), payments: r.settled_payments ?? [] }));
   const live = invoices.filter((i) => i.status !== 'cancelled');
-  const totals = {
-    due: sum(live.map((i) => i.amount)),
-    paid: sum(invoices.map((i) => i.paidAmount)),
-    refunded: sum(invoices.map((i) => i.refundedAmount)),
-    outstanding: sum(live.map((i) => i.outstanding)),
-  };
+  const totals = feeTotals(invoiceRows.map(money));
   return {
     caseNumber: kase.c_case_number,
     courtCode: kase.c_court_code,

@@ -21,6 +21,26 @@ export function outstanding(m: InvoiceMoney): number {
   return m.cancelled ? 0 : Math.max(0, m.amountDue - m.paid);
 }
 
+/** What a case's invoices add up to (GET /v1/cases/{n}/fees, the callbacks' `totals`). */
+export interface FeeTotals {
+  due: number;
+  paid: number;
+  refunded: number;
+  outstanding: number;
+}
+
+/** Fee totals over invoices: a cancelled invoice owes nothing, but what was paid on it and given back still counts. */
+export function feeTotals(invoices: InvoiceMoney[]): FeeTotals {
+  const t: FeeTotals = { due: 0, paid: 0, refunded: 0, outstanding: 0 };
+  for (const m of invoices) {
+    if (!m.cancelled) t.due += m.amountDue;
+    t.paid += m.paid;
+    t.refunded += m.refunded;
+    t.outstanding += outstanding(m);
+  }
+  return t;
+}
+
 /** Overdue: money still owed after the due date (a court day, in the court's time zone). */
 export function isOverdue(m: InvoiceMoney, dueDate: string, today: string): boolean {
   return outstanding(m) > 0 && dueDate < today;
