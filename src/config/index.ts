@@ -102,6 +102,8 @@ export interface Config {
     caseRecordsTimeoutMs: number;
     /** The case records answer is read up to this many bytes; a larger one skips the check (never read whole). */
     caseRecordsMaxBytes: number;
+    /** An item whose amount (the larger of expected and actual, fen) is above this is resolved by one person and confirmed by another. */
+    secondPersonAboveFen: number;
   };
   staff: {
     /** A session unused this long ends. */
@@ -220,6 +222,7 @@ const schema = Joi.object<Config>({
     lateGraceDays: Joi.number().integer().min(0).max(30).required(),
     caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
     caseRecordsMaxBytes: Joi.number().integer().min(1024).required(),
+    secondPersonAboveFen: Joi.number().integer().min(0).required(),
   }).required(),
   staff: Joi.object({
     sessionIdleMinutes: Joi.number().positive().required(),

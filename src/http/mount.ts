@@ -11,6 +11,7 @@ import { authFailureLimiter, clientSubject, type RateLimiter } from './rate-limi
 import { validate } from './validate';
 import type { StaffSessions } from '../staff/sessions';
 import { sessionToken } from '../staff/cookies';
+import { assertSessionCsrf } from '../auth/session-csrf';
 
 export interface MountDeps {
   knex: Knex;
@@ -70,6 +71,7 @@ async function authorize(route: RouteDef, req: Request, deps: MountDeps, failure
   }
   const ctx = currentContext();
   if (ctx) ctx.actor = principal.person && principal.kind === 'session' ? { type: 'staff', id: principal.person.login } : { type: 'api_key', id: principal.keyId };
+  if (isWrite(route)) assertSessionCsrf(req, principal);
   if (route.access !== 'any_key') assertRole(principal, route.access);
   return principal;
 }

@@ -1,3 +1,4 @@
+import { shownPerson, type PersonSnapshot } from '../auth/maker-checker';
 import type { Config } from '../config';
 import { courtToday } from '../courts/courts';
 import { deriveStatus, isOverdue, outstanding, type InvoiceMoney } from './status';
@@ -40,6 +41,20 @@ export interface RemissionRow {
   amount_due_before: number;
   amount_due_after: number;
   created_at: Date;
+  public_id: string;
+  /** pending: entered by a person, awaiting a second person (the amount due unchanged); approved: applied; rejected: never applied. */
+  status: 'pending' | 'approved' | 'rejected';
+  entered_by: string | null;
+  entered_by_staff_id: number | null;
+  approved_by: string | null;
+  approved_by_staff_id: number | null;
+  approved_at: Date | null;
+  rejected_by: string | null;
+  rejected_by_staff_id: number | null;
+  rejected_at: Date | null;
+  decision_note: string | null;
+  /** Each act's person as named when they acted. */
+  people: Partial<Record<'entered' | 'approved' | 'rejected', PersonSnapshot>>;
 }
 
 export function money(row: Pick<InvoiceRow, 'amount_due' | 'paid_amount' | 'refunded_amount' | 'status'>): InvoiceMoney {
@@ -100,5 +115,16 @@ export function presentRemission(r: RemissionRow) {
     amountBefore: r.amount_due_before,
     amountAfter: r.amount_due_after,
     recordedAt: r.created_at,
+    id: r.public_id,
+    status: r.status,
+    enteredBy: r.entered_by,
+    enteredByPerson: shownPerson(r.people?.entered),
+    approvedBy: r.approved_by,
+    approvedByPerson: shownPerson(r.people?.approved),
+    approvedAt: r.approved_at,
+    rejectedBy: r.rejected_by,
+    rejectedByPerson: shownPerson(r.people?.rejected),
+    rejectedAt: r.rejected_at,
+    approvalNote: r.decision_note,
   };
 }

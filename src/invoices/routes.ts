@@ -4,10 +4,11 @@ import { feeBasisKeys } from '../fees/routes';
 import type { RouteDef } from '../http/route';
 import { isoDate } from '../http/validate';
 import { cancelInvoice, getInvoice, issueInvoice, listInvoices, type IssueInput, type ListFilter } from './invoices';
-import { recordRemission, type RemissionInput } from './remissions';
+import { approveRemission, recordRemission, rejectRemission, type RemissionInput } from './remissions';
 import { INVOICE_STATUSES } from './status';
 
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
+const remissionIdParam = Joi.object({ remissionId: Joi.string().pattern(/^rem_[A-Za-z0-9]{1,40}$/).required() });
 const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-z0-9]{1,40}$/).required() });
 
 /** Who pays an invoice; the case outcome's feeAllocation takes the same, the role given by the allocation. */
@@ -102,11 +103,46 @@ export const invoiceRoutes: RouteDef[] = [
     summary: 'Record a deferral, reduction or exemption decision (缓交 / 减交 / 免交)',
     tag: 'invoices',
     access: ['case_system', 'clerk'],
+    sessions: true,
     params: invoiceIdParam,
     body: remissionBody,
-    responses: { 200: 'the invoice with the new amount due, the statutory amount beside it' },
+    responses: {
+      200: 'a case system\'s decision (a key with no person), applied: the invoice with the new amount due, the statutory amount beside it, and `remission`',
+      202: 'entered by a person (a session, or a key with an owner): `remission` is pending a second person\'s approval; the invoice is unchanged',
+    },
     async write({ params, body, principal, config }, tx) {
-      return { status: 200, body: await recordRemission(tx, config, principal, params.invoiceId, body as RemissionInput) };
+      const r = await recordRemission(tx, config, principal, params.invoiceId, body as RemissionInput);
+      return { status: r.pending ? 202 : 200, body: { ...r.invoice, remission: r.remission } };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/remissions/{remissionId}/approve',
+    summary: 'Approve a pending remission (never the person who entered it): the invoice\'s amount due changes now',
+    tag: 'invoices',
+    access: ['approver'],
+    sessions: true,
+    params: remissionIdParam,
+    body: Joi.object({ note: Joi.string().trim().max(1000) }),
+    responses: { 200: 'the invoice with the new amount due, and `remission` (approved)', 403: 'own_remission: the person who entered it', 409: 'not pending, or the invoice is no longer unpaid' },
+    async write({ params, body, principal, config }, tx) {
+      const r = await approveRemission(tx, config, principal, params.remissionId, (body as { note?: string }).note);
+      return { status: 200, body: { ...r.invoice, remission: r.remission } };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/remissions/{remissionId}/reject',
+    summary: 'Reject a pending remission, with a note (never the person who entered it): the invoice is unchanged',
+    tag: 'invoices',
+    access: ['approver'],
+    sessions: true,
+    params: remissionIdParam,
+    body: Joi.object({ note: Joi.string().trim().min(1).max(1000).required() }),
+    responses: { 200: 'the invoice, and `remission` (rejected)', 403: 'own_remission', 409: 'not pending' },
+    async write({ params, body, principal, config }, tx) {
+      const r = await rejectRemission(tx, config, principal, params.remissionId, (body as { note: string }).note);
+      return { status: 200, body: { ...r.invoice, remission: r.remission } };
     },
   },
 ];

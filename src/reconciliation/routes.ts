@@ -130,12 +130,19 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
       },
     },
     {
-      method: 'post', path: '/v1/reconciliation-items/{itemId}/resolve', summary: 'Mark a discrepancy resolved, with a note (audited)', tag: 'reconciliation', access: ['finance'],
+      method: 'post', path: '/v1/reconciliation-items/{itemId}/resolve', tag: 'reconciliation', access: ['finance'], sessions: true,
+      summary: 'Mark a discrepancy resolved, with a note (audited); over reconciliation.secondPersonAboveFen a person proposes and a second person confirms',
       params: Joi.object({ itemId: Joi.string().pattern(/^reci_[A-Za-z0-9]{1,40}$/).required() }),
       body: Joi.object({ note: Joi.string().trim().min(1).max(2000).required() }),
-      responses: { 200: 'the item', 409: 'already resolved' },
-      async write({ principal, params, body }, tx) {
-        return { status: 200, body: await resolveItem(tx, principal, params.itemId, body.note) };
+      responses: {
+        200: 'the item, resolved',
+        202: 'over the amount: the item with `proposal` (still open), awaiting a second person\'s call on this route',
+        403: 'person_required (over the amount, a key with no person) or own_resolution (the proposer confirming)',
+        409: 'already resolved',
+      },
+      async write({ principal, params, body, config }, tx) {
+        const r = await resolveItem(tx, principal, params.itemId, body.note, config.reconciliation.secondPersonAboveFen);
+        return { status: r.proposed ? 202 : 200, body: r.item };
       },
     },
   ];

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { shownPerson, type PersonSnapshot } from '../auth/maker-checker';
 import { assertCanSee, type Principal } from '../auth/principal';
 import { publicId } from '../auth/keys';
 import type { Queryable } from '../db';
@@ -160,6 +161,15 @@ export function presentRun(r: RunRow, counts?: Record<string, unknown>) {
   };
 }
 
+type TwoPeople = { people?: Record<string, PersonSnapshot>; proposed_by?: string | null; proposed_note?: string | null; proposed_at?: Date | null };
+const people = (i: ItemView) => (i as TwoPeople).people ?? {};
+
+/** Over the two-person amount: the first person's resolution, awaiting (or given) a second person's confirmation. */
+function proposalOf(i: ItemView) {
+  const t = i as TwoPeople;
+  return t.proposed_at ? { note: t.proposed_note ?? null, by: t.proposed_by ?? null, at: t.proposed_at, person: shownPerson(people(i).proposed) } : null;
+}
+
 export function presentItem(i: ItemView) {
   return {
     id: i.public_id,
@@ -180,7 +190,8 @@ export function presentItem(i: ItemView) {
     actualAmount: i.actual_amount,
     currency: i.currency?.toUpperCase() ?? null,
     detail: i.detail,
-    resolution: i.resolved_at ? { note: i.resolution_note, by: i.resolved_by, at: i.resolved_at } : null,
+    resolution: i.resolved_at ? { note: i.resolution_note, by: i.resolved_by, at: i.resolved_at, person: shownPerson(people(i).resolved) } : null,
+    proposal: proposalOf(i),
     createdAt: i.created_at,
   };
 }

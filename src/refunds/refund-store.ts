@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Queryable } from '../db';
 import { NotFoundError } from '../shared/errors';
 import { assertCanSee, type Principal } from '../auth/principal';
+import { shownPerson, type PersonSnapshot } from '../auth/maker-checker';
 import type { RefundStatus } from './transitions';
 import { isRefundOverdue } from './overdue';
 
@@ -35,7 +36,16 @@ export interface RefundRow {
   due_date: string | null;
   created_at: Date;
   updated_at: Date;
+  /** The person behind each act (null: a machine key, the system, or not done). */
+  requested_by_staff_id: number | null;
+  approved_by_staff_id: number | null;
+  rejected_by_staff_id: number | null;
+  cancelled_by_staff_id: number | null;
+  /** Each act's person as named when they acted. */
+  people: Partial<Record<RefundAct, PersonSnapshot>>;
 }
+
+export type RefundAct = 'requested' | 'approved' | 'rejected' | 'cancelled';
 
 export type RefundView = RefundRow & { payment_public_id: string; invoice_public_id: string; case_number: string };
 
@@ -86,6 +96,10 @@ export function presentRefund(r: RefundRow, v: Partial<Pick<RefundView, 'payment
     decisionNote: r.decided_note,
     cancelledBy: r.cancelled_by,
     cancelledAt: r.cancelled_at,
+    requestedByPerson: shownPerson(r.people?.requested),
+    approvedByPerson: shownPerson(r.people?.approved),
+    rejectedByPerson: shownPerson(r.people?.rejected),
+    cancelledByPerson: shownPerson(r.people?.cancelled),
     processorRefundId: r.processor_refund_id,
     processorStatus: r.processor_status,
     submittedAt: r.submitted_at,

@@ -7,6 +7,7 @@ import { emitCallback } from '../callbacks/emit';
 import { callbackData } from '../callbacks/payload';
 import type { Config } from '../config';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../shared/errors';
+import type { PersonSnapshot } from '../auth/maker-checker';
 import type { RefundReason } from './reasons';
 import { presentRefund, type RefundRow } from './refund-store';
 import { RELEASED } from './transitions';
@@ -19,8 +20,10 @@ export interface RefundRequest {
 }
 
 export interface RequestContext {
-  /** "api_key:key_…" for a clerk, "system:case-outcome" for statutory refunds. */
+  /** "api_key:key_…" (or "staff:<login>" for a session) for a clerk, "system:case-outcome" for statutory refunds. */
   requestedBy: string;
+  /** The person asking (a session's, or the key's owner); none for a machine or the system. */
+  person?: PersonSnapshot | null;
   origin: 'clerk' | 'statutory';
   dueDate?: string | null;
   caseOutcomeId?: number | null;
@@ -75,6 +78,8 @@ export async function requestRefund(tx: Knex.Transaction, config: Readonly<Confi
       origin: ctx.origin,
       case_outcome_id: ctx.caseOutcomeId ?? null,
       requested_by: ctx.requestedBy,
+      requested_by_staff_id: ctx.person?.staffId ?? null,
+      people: JSON.stringify(ctx.person ? { requested: ctx.person } : {}) as never,
       due_date: ctx.dueDate ?? null,
     })
     .returning('*');

@@ -8,7 +8,9 @@ import type { Queryable } from '../db';
 import type { RouteDef } from '../http/route';
 import { pageOf, withinCourts } from '../http/lists';
 import type { Processor } from '../payments/processor';
-import { approveRefund, actorOf, cancelRefund, rejectRefund } from './decide';
+import { actorOf, personOf } from '../auth/maker-checker';
+import { historyPeople } from '../auth/history-people';
+import { approveRefund, cancelRefund, rejectRefund } from './decide';
 import { REFUND_REASONS, REFUND_REASON_CODES } from './reasons';
 import { loadVisibleRefund, presentRefund, refundQuery, type RefundView } from './refund-store';
 import { requestRefund, type RefundRequest } from './request';
@@ -24,11 +26,13 @@ const today = (config: Readonly<Config>, courtCode: string) => courtToday(courtT
 async function refundWithHistory(db: Queryable, config: Readonly<Config>, principal: Principal, id: string) {
   const r = await loadVisibleRefund(db, principal, id);
   const history = await db('audit_events').where({ entity_type: 'refund', entity_id: id }).orderBy('id').select('occurred_at', 'actor_type', 'actor_id', 'action', 'request_id', 'after');
+  const people = await historyPeople(db, history);
   return {
     ...presentRefund(r, r, today(config, r.court_code)),
     history: history.map((h) => ({
       at: h.occurred_at,
       actor: `${h.actor_type}:${h.actor_id}`,
+      person: people(h),
       action: h.action,
       requestId: h.request_id,
       status: h.after?.status ?? null,
@@ -60,7 +64,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       },
     },
     {
-      method: 'post', path: '/v1/payments/{paymentId}/refunds', summary: 'Request a refund (awaits approval by someone else)', tag: 'refunds', access: ['clerk'],
+      method: 'post', path: '/v1/payments/{paymentId}/refunds', summary: 'Request a refund (awaits approval by someone else)', tag: 'refunds', access: ['clerk'], sessions: true,
       params: Joi.object({ paymentId: Joi.string().pattern(/^pay_[A-Za-z0-9]{1,40}$/).required() }),
       body: Joi.object({
         amount: Joi.number().required().description('fen'),
@@ -70,12 +74,12 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       }),
       responses: { 201: 'the refund, requested', 412: 'expectedRefundableAmount is stale' },
       async write({ params, body, principal, config }, tx) {
-        const { row, payment, refundableAfter } = await requestRefund(tx, config, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), origin: 'clerk' }, principal);
+        const { row, payment, refundableAfter } = await requestRefund(tx, config, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), person: personOf(principal), origin: 'clerk' }, principal);
         return { status: 201, body: { ...presentRefund(row, { payment_public_id: payment.public_id }, today(config, row.court_code)), refundableAfter } };
       },
     },
     {
-      method: 'post', path: '/v1/refunds/{refundId}/approve', summary: 'Approve (not your own request) and submit to the processor', tag: 'refunds', access: ['approver'],
+      method: 'post', path: '/v1/refunds/{refundId}/approve', summary: 'Approve (not your own request) and submit to the processor', tag: 'refunds', access: ['approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
       responses: { 200: 'the refund, submitted (or settled)' },
       async write({ params, body, principal, config }, tx) {
@@ -85,7 +89,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       afterCommit: (ctx) => submitAfterApproval(ctx),
     },
     {
-      method: 'post', path: '/v1/refunds/{refundId}/reject', summary: 'Reject a requested refund, with a note', tag: 'refunds', access: ['approver'],
+      method: 'post', path: '/v1/refunds/{refundId}/reject', summary: 'Reject a requested refund, with a note', tag: 'refunds', access: ['approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().min(1).max(1000).required() }),
       responses: { 200: 'the refund, rejected' },
       async write({ params, body, principal, config }, tx) {
@@ -94,7 +98,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       },
     },
     {
-      method: 'post', path: '/v1/refunds/{refundId}/cancel', summary: 'Cancel a refund not yet submitted (its requester, or an approver)', tag: 'refunds', access: ['clerk', 'approver'],
+      method: 'post', path: '/v1/refunds/{refundId}/cancel', summary: 'Cancel a refund not yet submitted (its requester, or an approver)', tag: 'refunds', access: ['clerk', 'approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
       responses: { 200: 'the refund, cancelled', 409: 'the refund is submitting or later (it may have reached the processor): nothing changes' },
       async write({ params, body, principal, config }, tx) {
@@ -103,14 +107,14 @@ export function refundRoutes(processor: Processor): RouteDef[] {
       },
     },
     {
-      method: 'get', path: '/v1/refunds/{refundId}', summary: 'One refund with its full history', tag: 'refunds', access: ['clerk', 'approver', 'finance'],
+      method: 'get', path: '/v1/refunds/{refundId}', summary: 'One refund with its full history', tag: 'refunds', access: ['clerk', 'approver', 'finance'], sessions: true,
       params: refundIdParam, responses: { 200: 'the refund and its history' },
       async read({ db, config, principal, params }) {
         return { status: 200, body: await refundWithHistory(db, config, principal, params.refundId) };
       },
     },
     {
-      method: 'get', path: '/v1/refunds', summary: 'Search refunds: status, courtCode, overdue (statutory refunds past their due date)', tag: 'refunds', access: ['clerk', 'approver', 'finance'],
+      method: 'get', path: '/v1/refunds', summary: 'Search refunds: status, courtCode, overdue (statutory refunds past their due date)', tag: 'refunds', access: ['clerk', 'approver', 'finance'], sessions: true,
       query: Joi.object({
         status: Joi.string().valid(...REFUND_STATUSES),
         courtCode: Joi.string().max(10),

@@ -6,6 +6,7 @@ import { aCase, aCaseNumber, anInvoice, aPayment, api, auth, enc } from '../supp
 import { createApiKey, revokeApiKey } from '../../src/auth/api-key-store';
 import { auditAccessRows } from '../support/access-audit';
 import { callbackAccessRows } from '../support/access-callbacks';
+import { remissionAccessRows } from '../support/access-remissions';
 import { staffAccessRows } from '../support/access-staff';
 import { aPerson, signInCookie } from '../support/staff';
 import { reconciliationAccessRows } from '../support/access-reconciliation';
@@ -23,6 +24,7 @@ const READERS = ['case_system', 'clerk', 'finance'] as const;
 const table: Row[] = [
   ...reconciliationAccessRows,
   ...callbackAccessRows,
+  ...remissionAccessRows,
   ...staffAccessRows,
   ...auditAccessRows,
   { route: 'GET /v1/courts', roles: ALL, ok: 200, otherCourt: 200, call: (_f, h) => api().get('/v1/courts').set(h) },
