@@ -41,13 +41,7 @@ export interface PaymentRef {
 }
 
 export async function findPayment(db: Queryable, ref: PaymentRef): Promise<PaymentRow | undefined> {
-  for (const [key, column] of REF_COLUMNS) {
-    const value = ref[key];
-    if (!value) continue;
-    const row = await db<PaymentRow>('payments').where(column, value).first();
-    if (row) return row;
-  }
-  return undefined;
+  return db<PaymentRow>('payments').whereRaw(`id = ${paymentIdByRef(['?', '?', '?', '?'])}`, refValues(ref)).first();
 }
 
 export interface Locked {
@@ -74,8 +68,14 @@ const REF_COLUMNS: [keyof PaymentRef, keyof PaymentRow][] = [
   ['chargeId', 'charge_id'],
 ];
 
-// The payment a reference points at, most specific reference first (one expression per REF_COLUMNS entry, in order).
-const BY_REF = (values: string[]) => `p.id = (select m.id from (${REF_COLUMNS.map(([, column], k) => `select id, ${k} as k from payments where ${column} = ${values[k]}`).join(' union all ')}) m order by m.k limit 1)`;
+/**
+ * The id of the payment the processor's references point at, most specific reference first: the one
+ * definition every lookup uses (findPayment, the locking and batch reads, reconciliation's matching).
+ * `values`: one SQL expression per REF_COLUMNS entry, in order (`null` for one the caller lacks).
+ */
+export const paymentIdByRef = (values: string[]) =>
+  `(select m.id from (${REF_COLUMNS.map(([, column], k) => `select id, ${k} as k from payments where ${column} = ${values[k]}`).join(' union all ')}) m order by m.k, m.id limit 1)`;
+const BY_REF = (values: string[]) => `p.id = ${paymentIdByRef(values)}`;
 
 // Callback sources are read only when an endpoint listens, so a court without case-system callbacks pays nothing for them.
 const STATE_COLUMNS = `to_jsonb(i) as invoice, to_jsonb(p) as payment, i.xmin::text as invoice_version, p.xmin::text as payment_version, c.case_number, l.listeners,

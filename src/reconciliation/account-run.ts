@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db';
+import { paymentIdByRef } from '../payments/payment-store';
 import { logger } from '../shared/logger';
 import { closedAccountDay, type CourtDay } from './court-day';
 import { stageDayLines } from './processor-lines';
@@ -86,10 +87,7 @@ async function attributeLines(knex: Knex, t: StageTables, courts: string[]): Pro
      from (select u.ctid as rid, case when u.category = 'refund' then coalesce(
                (select x.court_code from refunds x where x.public_id = u.meta_refund_id),
                (select x.court_code from refunds x where x.processor_refund_id = u.source_id))
-             else coalesce(
-               (select x.court_code from payments x where x.public_id = u.meta_payment_id),
-               (select x.court_code from payments x where x.payment_intent_id = u.payment_intent_id),
-               (select x.court_code from payments x where x.charge_id = u.charge_id order by x.id limit 1)) end as court_code
+             else (select x.court_code from payments x where x.id = ${paymentIdByRef(['u.meta_payment_id', 'null', 'u.payment_intent_id', 'u.charge_id'])}) end as court_code
            from ${t.matched} u where u.category not in ${PAYOUT_CATEGORIES}) f
      where m.ctid = f.rid and f.court_code in (select jsonb_array_elements_text(?::jsonb))`,
     [JSON.stringify(courts)],

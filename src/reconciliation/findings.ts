@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db';
+import { paymentIdByRef } from '../payments/payment-store';
 import { openRefundSql } from '../refunds/overdue';
 import { paymentLineNotElsewhere, refundLineNotElsewhere } from './other-days';
 import type { CourtDay } from './court-day';
@@ -74,10 +75,7 @@ export async function buildMatched(knex: Knex, t: StageTables, day: CourtDay, he
        refund_id = r.id, r_amount = r.amount, r_currency = lower(r.currency), r_status = r.status, r_invoice_id = r.invoice_id,
        court_code = coalesce(p.court_code, r.court_code, m.court_code)
      from (select u.ctid as rid,
-             case when u.category = 'charge' then coalesce(
-               (select x.id from payments x where x.public_id = u.meta_payment_id),
-               (select x.id from payments x where x.payment_intent_id = u.payment_intent_id),
-               (select x.id from payments x where x.charge_id = u.charge_id order by x.id limit 1)) end as pay_id,
+             case when u.category = 'charge' then ${paymentIdByRef(['u.meta_payment_id', 'null', 'u.payment_intent_id', 'u.charge_id'])} end as pay_id,
              case when u.category = 'refund' then coalesce(
                (select x.id from refunds x where x.public_id = u.meta_refund_id),
                (select x.id from refunds x where x.processor_refund_id = u.source_id)) end as ref_id
