@@ -160,8 +160,8 @@ export async function recordOutcome(tx: Knex.Transaction, config: Readonly<Confi
   await tx('cases').where({ id: kase.id }).update({ status: CASE_STATUS[o.outcome], outcome_date: o.outcome === 'claim_reduced' ? kase.outcome_date : o.effectiveDate, updated_at: tx.fn.now() });
   const dueDate = addDays(o.effectiveDate, config.refunds.statutoryDueDays);
   const invoices = await tx<InvoiceRow>('invoices').where({ case_id: kase.id }).whereNot({ status: 'cancelled' }).orderBy('id').forUpdate();
-  // Invoices a court reduced or exempted (remissions); a deferral only moves the date.
-  const remitted = new Set([...(await remissionsOf(tx, invoices.map((i) => i.id)))].filter(([, rs]) => rs.some((r) => r.kind !== 'deferral')).map(([id]) => id));
+  // Invoices a court reduced or exempted (approved remissions: a pending one has changed nothing yet); a deferral only moves the date.
+  const remitted = new Set([...(await remissionsOf(tx, invoices.map((i) => i.id)))].filter(([, rs]) => rs.some((r) => r.kind !== 'deferral' && r.status === 'approved')).map(([id]) => id));
   const refunds = [];
   const invoicesLowered = [];
   /** What each invoice the outcome touches owes now (the invoice as read, before it was lowered). */

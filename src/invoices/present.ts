@@ -121,10 +121,10 @@ export function presentRemission(r: RemissionRow) {
     enteredByPerson: shownPerson(r.people?.entered),
     approvedBy: r.approved_by,
     approvedByPerson: shownPerson(r.people?.approved),
-    approvedAt: r.approved_at,
+    approvedAt: r.approved_at ? new Date(r.approved_at) : null,
     rejectedBy: r.rejected_by,
     rejectedByPerson: shownPerson(r.people?.rejected),
-    rejectedAt: r.rejected_at,
+    rejectedAt: r.rejected_at ? new Date(r.rejected_at) : null,
     approvalNote: r.decision_note,
   };
 }

@@ -27,7 +27,7 @@ async function load(db: Knex, config: Readonly<Config>, processor: Processor, to
   const invoice = await db('invoices as i').join('cases as c', 'c.id', 'i.case_id').where('i.payment_token', token).first<InvoiceRow & { case_number: string }>('i.*', 'c.case_number');
   if (!invoice) return null;
   const [remissions, payments] = await Promise.all([
-    db<RemissionRow>('invoice_remissions').where({ invoice_id: invoice.id }).orderBy('id'),
+    db<RemissionRow>('invoice_remissions').where({ invoice_id: invoice.id, status: 'approved' }).orderBy('id'), // pending or rejected ones change nothing the payer owes
     db<PaymentRow>('payments').where({ invoice_id: invoice.id }).orderBy('id'),
   ]);
   const m = money(invoice);

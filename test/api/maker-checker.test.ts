@@ -148,7 +148,7 @@ describe('maker-checker by person', () => {
     const decision = { decisionRef: '(2026)晋0105民初88号之一', decidedBy: '张法官', decidedAt: '2026-11-20' };
     const invoiceOf = async (id: string) => (await api().get(`/v1/invoices/${id}`).set(auth(cs))).body;
 
-    it('when a person enters a reduction, then it waits and the amount due is unchanged; the same person cannot approve it by key or session; a second person approves it and the amount changes once', async () => {
+    it('when a person enters a reduction, then it waits and the amount due (and the payer\'s notice) is unchanged; the same person cannot approve it by key or session; a second person approves it and the amount changes once', async () => {
       const inv = await anInvoice(cs, await aCase(cs));
       const entered = await api().post(`/v1/invoices/${inv.id}/remissions`).set(await session(alice)).send({ kind: 'reduction', reductionPercent: 40, ...decision });
       expect(entered.status, entered.text).to.equal(202);
@@ -157,6 +157,10 @@ describe('maker-checker by person', () => {
       expect(entered.body.remission.enteredByPerson).to.deep.equal({ login: alice.login, name: '王芳' });
       const remissionId = entered.body.remission.id as string;
       expect((await invoiceOf(inv.id)).amount).to.equal(inv.amount);
+      const notice = () => api().get(new URL(inv.paymentUrl).pathname).query({ lang: 'en' });
+      const pendingPage = await notice();
+      expect(pendingPage.status).to.equal(200);
+      expect(pendingPage.text).to.not.contain(decision.decisionRef);
 
       for (const self of [await ownedKey('approver', alice), await session(alice)]) {
         const before = { invoice: await knex()('invoices').where({ public_id: inv.id }).first(), remission: await knex()('invoice_remissions').where({ public_id: remissionId }).first(), audit: await count('audit_events', { entity_id: inv.id }) };
@@ -174,6 +178,7 @@ describe('maker-checker by person', () => {
       expect(ok.body.amount).to.equal(reduced);
       expect(ok.body.remission).to.include({ status: 'approved', amountBefore: inv.amount, amountAfter: reduced, approvalNote: 'decision on file' });
       expect(ok.body.remission.approvedByPerson).to.deep.equal({ login: bob.login, name: '李强' });
+      expect((await notice()).text).to.contain(decision.decisionRef);
 
       const again = await api().post(`/v1/remissions/${remissionId}/approve`).set(await session(bob)).send({});
       expect(again.status).to.equal(409);
