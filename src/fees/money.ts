@@ -115,14 +115,16 @@ export function yuan(amount: number): number {
   return fen;
 }
 
-/** Integer fen to "1,050.00" (yuan, thousands separated); only for pages, CSV and messages. */
-export function formatYuan(fen: number): string {
+/**
+ * Integer fen as yuan with two decimals: "1,050.00" (thousands separated) for pages and messages;
+ * with `thousands` '' the plain "1050.00" that CSV files and processor reports use. The only place
+ * fen become yuan; exact for every safe integer.
+ */
+export function formatYuan(fen: number, thousands = ','): string {
   if (!Number.isSafeInteger(fen)) throw new RangeError(`formatYuan: ${fen} is not integer fen`);
-  const sign = fen < 0 ? '-' : '';
-  const abs = BigInt(Math.abs(fen));
-  const whole = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const cents = (abs % 100n).toString().padStart(2, '0');
-  return `${sign}${whole}.${cents}`;
+  const abs = Math.abs(fen);
+  const whole = String(Math.floor(abs / 100));
+  return `${fen < 0 ? '-' : ''}${thousands ? whole.replace(/\B(?=(\d{3})+(?!\d))/g, thousands) : whole}.${String(abs % 100).padStart(2, '0')}`;
 }
 
 /** A usable amount of money: integer fen, not negative, not above MAX_AMOUNT_FEN. */

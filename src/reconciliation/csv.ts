@@ -2,6 +2,8 @@
  * CSV as Stripe's report files and Postgres COPY write it (RFC 4180): fields quoted when they hold a
  * comma, quote or line break; in COPY's csv format an unquoted empty field is NULL, a quoted one ''.
  */
+import { formatYuan } from '../fees/money';
+
 export type Field = string | number | null | undefined;
 
 export function csvField(v: Field): string {
@@ -95,7 +97,5 @@ export async function* parseCsv(chunks: AsyncIterable<Uint8Array | string> | Ite
 
 /** Fen as the plain decimal yuan CSV and reports use: 105000 → "1050.00", -300 → "-3.00". */
 export function fenToDecimal(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return formatYuan(fen, '');
 }

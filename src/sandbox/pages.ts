@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { formatYuan } from '../fees/money';
 import { logger } from '../shared/logger';
 import { StripeApiError } from './errors';
 import { PAYMENT_METHOD_TYPES, type LineItem, type PaymentMethodType } from './objects';
@@ -10,13 +11,6 @@ import type { StripeObject } from './store';
 const LABELS: Record<PaymentMethodType, string> = { card: '银行卡支付 · Pay by card', alipay: '支付宝 · Alipay', wechat_pay: '微信支付 · WeChat Pay' };
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Fen as yuan with two decimals, in integer arithmetic. */
-export function formatYuan(fen: number): string {
-  const abs = Math.abs(fen);
-  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${fen < 0 ? '-' : ''}${whole}.${String(abs % 100).padStart(2, '0')}`;
-}
 
 function origin(url: unknown): string {
   try {

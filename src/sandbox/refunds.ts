@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { formatYuan } from '../fees/money';
 import { invalid, noSuch } from './errors';
 import { balanceTransaction } from './objects';
 import { allowOnly, int, metadata, newId, nowSec, oneOf, str, type Params } from './params';
@@ -8,7 +9,7 @@ import { store, type StripeObject } from './store';
 /** Refunds (and a refund the bank later returns) and sandbox payouts. */
 const REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
 
-const yuan = (fen: number) => `¥${(fen / 100).toFixed(2)}`;
+const yuan = (fen: number) => `¥${formatYuan(fen)}`;
 
 async function lockChargeFor(tx: Knex.Transaction, p: Params): Promise<StripeObject> {
   const chargeId = str(p, 'charge');
