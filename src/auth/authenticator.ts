@@ -54,6 +54,11 @@ export class ApiKeyAuthenticator {
     return !this.listener || this.listener.listening;
   }
 
+  /** Whether revocations reach this instance through LISTEN (else, on the embedded database, only from this process). */
+  get listens(): boolean {
+    return this.listener !== null;
+  }
+
   /** How many keys are cached, known and unknown (each bounded by its setting). */
   cacheSizes(): { known: number; unknown: number } {
     return { known: this.known.size, unknown: this.unknown.size };

@@ -32,7 +32,11 @@ export interface SessionPrincipal extends Principal {
   csrfToken: string;
 }
 
-/** Every session cache of this process: an ended session or a changed person is forgotten by all of them after commit. */
+/**
+ * Every session cache of this process. One that does not listen for notices (the embedded
+ * database's, a test's) is told directly after commit; one that listens learns it from the notice,
+ * as every other instance does.
+ */
 const caches = new Set<StaffSessions>();
 
 /**
@@ -42,7 +46,7 @@ const caches = new Set<StaffSessions>();
  */
 export async function announce(tx: Knex.Transaction, payload: string): Promise<void> {
   await tx.raw('select pg_notify(?, ?)', [STAFF_CHANNEL, payload]);
-  tx.executionPromise.then(() => caches.forEach((c) => c.sessionsEnded(payload)), () => undefined);
+  tx.executionPromise.then(() => caches.forEach((c) => c.listens || c.sessionsEnded(payload)), () => undefined);
 }
 
 /**
@@ -52,7 +56,7 @@ export async function announce(tx: Knex.Transaction, payload: string): Promise<v
 export async function forgetOwnedKeys(tx: Knex.Transaction, staffId: number): Promise<void> {
   const hashes: string[] = await tx('api_keys').where({ owner_staff_id: staffId }).whereNull('revoked_at').pluck('key_hash');
   for (const hash of hashes) await tx.raw('select pg_notify(?, ?)', [REVOKE_CHANNEL, hash]);
-  tx.executionPromise.then(() => caches.forEach((c) => hashes.forEach((h) => c.forgetKey(h))), () => undefined);
+  tx.executionPromise.then(() => caches.forEach((c) => c.listens || hashes.forEach((h) => c.forgetKey(h))), () => undefined);
 }
 
 /** Ends a person's open sessions (disabled, or a new password), announced to every instance. */
@@ -104,6 +108,10 @@ export class StaffSessions implements CacheFollower {
     this.cache = new LRUCache({ max: settings.cacheMax, ttl: settings.cacheTtlMs });
     authenticator.follow(this);
     caches.add(this);
+  }
+
+  get listens(): boolean {
+    return this.authenticator.listens;
   }
 
   get cachedCount(): number {
@@ -158,6 +166,7 @@ export class StaffSessions implements CacheFollower {
       if (Number(n) > 0) await recordAudit(tx, { action: 'staff.signed_out', entityType: 'staff', entityId: p.person!.login }, `staff:${p.person!.login}`);
       await announce(tx, `session:${p.sessionId}`);
     });
+    this.sessionsEnded(`session:${p.sessionId}`); // this instance at once; the others by the notice
   }
 
   /** A notice from the listener (or this process): forget the session, or every session of the person. */

@@ -7,6 +7,8 @@ import { startService, type RunningService } from '../../src/service';
 import { testConfig, testEnv } from '../support/env';
 import { aJobQueueSchema, captureLogs, NEVER, rnd, waitFor } from '../support/job-fixtures';
 import { COURT } from '../support/reconciliation-fixtures';
+import { disableStaffCommand } from '../../src/staff/commands';
+import { aPerson, csrfOf, sessionCookieOf } from '../support/staff';
 
 /**
  * Two instances of the service on one database, as in production behind a load balancer: each its
@@ -67,7 +69,7 @@ describe('two instances on one database', () => {
     let a: RunningService;
     let b: RunningService;
     // A key cache far longer than any test: only the revocation notice can make an instance forget a key.
-    const config = () => testConfig({ http: { port: 0 }, auth: { keyCacheTtlMs: 10 * 60_000 } });
+    const config = () => testConfig({ http: { port: 0 }, auth: { keyCacheTtlMs: 10 * 60_000 }, staff: { sessionCacheTtlMs: 10 * 60_000 } });
     before(async function () {
       this.timeout(30_000);
       a = await startService(config());
@@ -95,7 +97,45 @@ describe('two instances on one database', () => {
       }
     });
 
-    it('when a staff member signs out on one instance, then the other refuses the session at once'); // staff sessions come with issue 13
+    /** Signs in on an instance as a browser would (the form's cookie and token, then the post): the session cookie. */
+    async function signInOn(s: RunningService, login: string, password: string): Promise<string> {
+      const form = await fetch(`http://127.0.0.1:${s.port}/console/login`);
+      const formCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const res = await fetch(`http://127.0.0.1:${s.port}/console/login`, {
+        method: 'POST', redirect: 'manual', headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login, password, csrf: csrfOf(await form.text()) }).toString(),
+      });
+      expect(res.status).to.equal(303);
+      return sessionCookieOf(res.headers.getSetCookie());
+    }
+    const me = (s: RunningService, cookie: string) => fetch(`http://127.0.0.1:${s.port}/v1/me`, { headers: { cookie } });
+    async function refusedAtOnce(s: RunningService, cookie: string): Promise<void> {
+      const deadline = Date.now() + 3000; // the notice's round trip; the session cache would hold it for ten minutes
+      while ((await me(s, cookie)).status === 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    }
+
+    it('when a staff member signs out on one instance, then the other refuses the session at once', async () => {
+      const p = await aPerson();
+      const cookie = await signInOn(a, p.login, p.password);
+      for (const s of [a, b]) expect((await me(s, cookie)).status).to.equal(200); // cached on both now
+      const home = await fetch(`http://127.0.0.1:${a.port}/console`, { headers: { cookie } });
+      const out = await fetch(`http://127.0.0.1:${a.port}/console/logout`, {
+        method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfOf(await home.text()) }).toString(),
+      });
+      expect(out.status).to.equal(303);
+      await refusedAtOnce(b, cookie);
+      for (const s of [b, a]) expect((await me(s, cookie)).status).to.equal(401);
+    });
+
+    it('when a person is disabled from the command line, then both instances refuse their session at once', async () => {
+      const p = await aPerson();
+      const cookie = await signInOn(b, p.login, p.password);
+      for (const s of [a, b]) expect((await me(s, cookie)).status).to.equal(200);
+      await disableStaffCommand(testEnv().knex, testEnv().config, p.login);
+      await refusedAtOnce(a, cookie);
+      await refusedAtOnce(b, cookie);
+      for (const s of [a, b]) expect((await me(s, cookie)).status).to.equal(401);
+    });
 
     it('when both are asked at once to reconcile the same court-day, then one runs it and the other answers 409 and changes nothing', async function () {
       this.timeout(30_000);
