@@ -9,6 +9,8 @@ import { isNumberOfCourt, parseCaseNumber, type CaseNumber } from './case-number
 
 export const CASE_TYPES = ['civil', 'commercial', 'administrative', 'enforcement', 'bankruptcy', 'ip', 'labour', 'maritime', 'preservation', 'special', 'other'] as const;
 export const PROCEDURES = ['ordinary', 'summary'] as const;
+/** The roles a party (and so an invoice's payer) can have in a case. */
+export const PARTY_ROLES = ['plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant'] as const;
 
 export interface CaseRow {
   id: number;

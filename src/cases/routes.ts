@@ -1,14 +1,12 @@
 import Joi from 'joi';
 import type { RouteDef } from '../http/route';
-import { CASE_TYPES, PROCEDURES, presentCase, upsertCase, type CaseInput } from './cases';
+import { CASE_TYPES, PARTY_ROLES, PROCEDURES, presentCase, upsertCase, type CaseInput } from './cases';
 import { caseFeeStatus } from './fee-status';
 import { OUTCOMES, recordOutcome, type OutcomeInput } from './outcome';
 import { isoDate } from '../http/validate';
 import { payer } from '../invoices/routes';
 
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
-
-const PARTY_ROLES = ['plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant'];
 
 const party = Joi.object({
   name: Joi.string().trim().min(1).max(200).required(),

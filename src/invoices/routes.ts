@@ -1,10 +1,10 @@
 import Joi from 'joi';
-import { requireCaseNumber } from '../cases/cases';
+import { PARTY_ROLES, requireCaseNumber } from '../cases/cases';
 import { feeBasisKeys } from '../fees/routes';
 import type { RouteDef } from '../http/route';
 import { isoDate } from '../http/validate';
 import { cancelInvoice, getInvoice, issueInvoice, listInvoices, type IssueInput, type ListFilter } from './invoices';
-import { approveRemission, recordRemission, rejectRemission, type RemissionInput } from './remissions';
+import { approveRemission, listRemissions, recordRemission, rejectRemission, type RemissionInput, type RemissionListFilter } from './remissions';
 import { INVOICE_STATUSES } from './status';
 
 const caseNumberParam = Joi.object({ caseNumber: Joi.string().max(100).required() });
@@ -14,7 +14,7 @@ const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-
 /** Who pays an invoice; the case outcome's feeAllocation takes the same, the role given by the allocation. */
 export const payer = Joi.object({
   name: Joi.string().trim().min(1).max(200).required(),
-  role: Joi.string().valid('plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant').required(),
+  role: Joi.string().valid(...PARTY_ROLES).required(),
   type: Joi.string().valid('natural_person', 'legal_person', 'other_organization'),
   email: Joi.string().email({ tlds: false }).max(200),
   phone: Joi.string().pattern(/^\+?[0-9 -]{5,20}$/),
@@ -113,6 +113,24 @@ export const invoiceRoutes: RouteDef[] = [
     async write({ params, body, principal, config }, tx) {
       const r = await recordRemission(tx, config, principal, params.invoiceId, body as RemissionInput);
       return { status: r.pending ? 202 : 200, body: { ...r.invoice, remission: r.remission } };
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/remissions',
+    summary: 'Remissions of the courts this caller may see, newest first; status=pending is what awaits a second person',
+    tag: 'invoices',
+    access: ['clerk', 'approver', 'finance'],
+    sessions: true,
+    query: Joi.object({
+      status: Joi.string().valid('pending', 'approved', 'rejected'),
+      courtCode: Joi.string().max(10),
+      limit: Joi.number().integer().min(1).max(500).default(50),
+      cursor: Joi.string().max(200),
+    }),
+    responses: { 200: '{ data: [remission with invoiceId, courtCode, caseNumber], nextCursor }' },
+    async read({ db, config, principal, query }) {
+      return { status: 200, body: await listRemissions(db, config, principal, query as RemissionListFilter) };
     },
   },
   {
