@@ -1,7 +1,8 @@
 import type Stripe from 'stripe';
 import type { Observation } from './apply';
 
-const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
+/** The id of a Stripe reference, whether the field came as an id or expanded into the object. */
+export const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : v && typeof v === 'object' && 'id' in v ? String((v as { id: unknown }).id) : null);
 
 /**
  * The method the payer used, as Stripe shows it: the charge's payment_method_details.type, else the

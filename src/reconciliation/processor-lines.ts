@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type Stripe from 'stripe';
+import { idOf } from '../payments/observe';
 import type { Processor } from '../payments/processor';
 import { fenToDecimal, type Field } from './csv';
 import { LINE_COLUMNS, REPORT_COLUMNS, rowSink, stageCsv, type RowSink, type StageTables } from './stage';
@@ -29,8 +30,6 @@ export interface StageOptions {
   reportPollMs: number;
   reportMaxPolls: number;
 }
-
-const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : v && typeof v === 'object' && 'id' in v ? String((v as { id: string }).id) : null);
 
 /** A balance transaction (with its source expanded) as a stage row: the same columns the report has. */
 export function lineOf(bt: Stripe.BalanceTransaction): Field[] {

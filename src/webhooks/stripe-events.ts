@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { applyDispute, applyObservation, OBSERVATION_CALLBACKS, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
 import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
-import { observeCharge, observePaymentIntent } from '../payments/observe';
+import { idOf, observeCharge, observePaymentIntent } from '../payments/observe';
 import { applyRefundObservation } from '../refunds/apply';
 import { findRefund } from '../refunds/refund-store';
 
@@ -14,8 +14,6 @@ export interface HandleResult {
 }
 
 type Handler = (tx: Knex.Transaction, config: Readonly<Config>, p: Processor, event: Stripe.Event) => Promise<HandleResult>;
-
-const idOf = (v: string | { id: string } | null | undefined) => (typeof v === 'string' ? v : (v?.id ?? null));
 
 /** The id of the object an event is about (kept on its inbox row). */
 export const objectId = (e: Stripe.Event) => (e.data?.object as { id?: string })?.id ?? null;
