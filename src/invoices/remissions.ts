@@ -4,6 +4,8 @@ import { actorOf, isMaker, personOf } from '../auth/maker-checker';
 import { assertCanSee, type Principal } from '../auth/principal';
 import { recordAudit } from '../audit/record';
 import type { Config } from '../config';
+import type { Queryable } from '../db';
+import { pageOf, withinCourts } from '../http/lists';
 import { roundHalfUp } from '../fees/money';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors';
 import { loadVisibleInvoice, remissionsOf, withoutLink } from './invoices';
@@ -150,4 +152,20 @@ export async function rejectRemission(tx: Knex.Transaction, config: Readonly<Con
   await recordAudit(tx, { action: 'invoice.remission.rejected', entityType: 'invoice', entityId: inv.public_id, before: { remission: presentRemission(row) }, after: { remission: presentRemission(after) } });
   const remissions = (await remissionsOf(tx, [inv.id])).get(inv.id);
   return { invoice: presentInvoice(config, inv, inv.case_number, remissions), remission: presentRemission(after) };
+}
+
+export interface RemissionListFilter {
+  status?: 'pending' | 'approved' | 'rejected';
+  courtCode?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Remissions of the courts the caller may see, newest first: with status=pending, what awaits a second person. */
+export async function listRemissions(db: Queryable, config: Readonly<Config>, principal: Principal, f: RemissionListFilter) {
+  const q = db('invoice_remissions as r').join('invoices as i', 'i.id', 'r.invoice_id').join('cases as c', 'c.id', 'i.case_id').select('r.*', 'i.public_id as invoice_public_id', 'i.court_code', 'c.case_number');
+  withinCourts(q, 'i.court_code', config, principal, f.courtCode);
+  if (f.status) q.where('r.status', f.status);
+  const { rows, nextCursor } = await pageOf<RemissionRow & { invoice_public_id: string; court_code: string; case_number: string }>(q, 'r.id', f);
+  return { data: rows.map((r) => ({ ...presentRemission(r), invoiceId: r.invoice_public_id, courtCode: r.court_code, caseNumber: r.case_number })), nextCursor };
 }

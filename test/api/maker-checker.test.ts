@@ -157,6 +157,9 @@ describe('maker-checker by person', () => {
       expect(entered.body.remission.enteredByPerson).to.deep.equal({ login: alice.login, name: '王芳' });
       const remissionId = entered.body.remission.id as string;
       expect((await invoiceOf(inv.id)).amount).to.equal(inv.amount);
+      const bobsApprover = await ownedKey('approver', bob);
+      const pendingIds = async () => (await api().get('/v1/remissions').query({ status: 'pending', limit: 500 }).set(bobsApprover)).body.data.map((r: { id: string }) => r.id);
+      expect(await pendingIds()).to.include(remissionId);
       const notice = () => api().get(new URL(inv.paymentUrl).pathname).query({ lang: 'en' });
       const pendingPage = await notice();
       expect(pendingPage.status).to.equal(200);
@@ -179,6 +182,7 @@ describe('maker-checker by person', () => {
       expect(ok.body.remission).to.include({ status: 'approved', amountBefore: inv.amount, amountAfter: reduced, approvalNote: 'decision on file' });
       expect(ok.body.remission.approvedByPerson).to.deep.equal({ login: bob.login, name: '李强' });
       expect((await notice()).text).to.contain(decision.decisionRef);
+      expect(await pendingIds()).to.not.include(remissionId);
 
       const again = await api().post(`/v1/remissions/${remissionId}/approve`).set(await session(bob)).send({});
       expect(again.status).to.equal(409);

@@ -28,6 +28,7 @@ async function aPendingRemission(f: Fixture): Promise<string> {
 
 /** Remission decisions × roles × court scope (see test/api/access.test.ts). */
 export const remissionAccessRows: Row[] = [
+  { route: 'GET /v1/remissions', roles: ['clerk', 'approver', 'finance'], ok: 200, otherCourt: 403, call: (_f, h) => api().get('/v1/remissions?status=pending&courtCode=1411').set(h) },
   { route: 'POST /v1/remissions/{remissionId}/approve', roles: ['approver'], ok: 200, otherCourt: 404, call: async (f, h) => api().post(`/v1/remissions/${await aPendingRemission(f)}/approve`).set(h).send({}) },
   { route: 'POST /v1/remissions/{remissionId}/reject', roles: ['approver'], ok: 200, otherCourt: 404, call: async (f, h) => api().post(`/v1/remissions/${await aPendingRemission(f)}/reject`).set(h).send({ note: 'no decision on file' }) },
 ];
