@@ -6,6 +6,7 @@ import * as callbacks from './callbacks';
 import * as reconcile from './reconcile';
 import * as status from './status';
 import * as refunds from './refunds';
+import * as startup from './startup';
 import * as webhooks from './webhooks';
 
 type Bench = { run(args: string[]): Promise<number> };
@@ -15,6 +16,7 @@ const benches: Record<string, { about: string; bench: Bench }> = {
   refunds: { about: '200 clients requesting refunds on 20 settled payments (sandbox processor): accepted never above refundable', bench: refunds },
   callbacks: { about: '10,000 queued callbacks to a local receiver with 2 workers against a plain HTTP client', bench: callbacks },
   reconcile: { about: '1,000,000 report lines reconciled against 1,000,000 payments, against COPY of the same file', bench: reconcile },
+  startup: { about: 'npm start to the first 200 from /readyz, fresh data folder and restart, against node -e \'\'', bench: startup },
   webhooks: { about: 'signed payment_intent.succeeded deliveries (distinct, then duplicates) against pgbench tpcb-like', bench: webhooks },
 };
 

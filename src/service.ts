@@ -9,7 +9,6 @@ import { listen } from './http/server';
 import { idempotencyJobs } from './http/idempotency';
 import { callbackJobs, startCallbackWorker } from './callbacks/worker';
 import { reconciliationJobs } from './reconciliation/jobs';
-import { pgBossRunner } from './jobs/pg-boss-runner';
 import { inProcessRunner, type JobRunner, type JobSpec } from './jobs/runner';
 import type { Processor } from './payments/processor';
 import { setUpProcessor } from './payments/setup';
@@ -69,7 +68,8 @@ function serviceJobs(db: Database, config: Readonly<Config>, processor: Processo
 }
 
 async function startJobs(db: Database, config: Readonly<Config>, processor: Processor): Promise<JobRunner> {
-  const runner = db.embedded ? inProcessRunner() : await pgBossRunner(config.db.url!);
+  // pg-boss is loaded only where it runs (on Postgres): the embedded database's start does without it.
+  const runner = db.embedded ? inProcessRunner() : await (require('./jobs/pg-boss-runner') as typeof import('./jobs/pg-boss-runner')).pgBossRunner(config.db.url!);
   for (const spec of serviceJobs(db, config, processor)) await runner.register(spec);
   return runner;
 }

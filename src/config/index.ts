@@ -318,6 +318,12 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Json {
   return o;
 }
 
+/** The project's config/: two folders up from src/config/index.ts, three from the compiled dist/src/config/index.js. */
+function projectConfigDir(): string {
+  const candidates = [path.resolve(__dirname, '../../config'), path.resolve(__dirname, '../../../config')];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'default.json'))) ?? candidates[0];
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   dir?: string;
@@ -327,8 +333,9 @@ export interface LoadOptions {
 /** Loads, validates and freezes the configuration. Throws ConfigError naming the bad setting. */
 export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   const env = opts.env ?? process.env;
-  const dir = opts.dir ?? env.COURTPAY_CONFIG_DIR ?? path.resolve(__dirname, '../../config');
+  const dir = opts.dir ?? env.COURTPAY_CONFIG_DIR ?? projectConfigDir();
   const nodeEnv = env.NODE_ENV || 'development';
+  if (!fs.existsSync(path.join(dir, 'default.json'))) throw new ConfigError(`no default.json in ${dir}: set COURTPAY_CONFIG_DIR to the folder of the config files`);
   let raw = readJson(path.join(dir, 'default.json'));
   raw = deepMerge(raw, readJson(path.join(dir, `${nodeEnv}.json`)));
   raw = deepMerge(raw, readJson(path.join(dir, 'local.json')));

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Config } from '../config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
 import { logger } from '../shared/logger';
-import { migrateToLatest } from './migrate';
+import { migrateToLatest, migrationsFingerprint } from './migrate';
 
 // bigint columns (fen) come back as JS numbers: amounts are bounded far below 2^53 by CHECK constraints.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -53,7 +53,8 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
   if (cfg.db.url) {
     connection = cfg.db.url;
   } else {
-    embedded = await startEmbeddedPostgres({ dataDir: opts.embeddedDir ?? cfg.db.embeddedDir, loadDataDir: opts.loadDataDir });
+    const migrations = opts.migrate !== false ? migrationsFingerprint() : undefined;
+    embedded = await startEmbeddedPostgres({ dataDir: opts.embeddedDir ?? cfg.db.embeddedDir, loadDataDir: opts.loadDataDir, migrations });
     connection = { host: '127.0.0.1', port: embedded.port, user: 'postgres', database: 'postgres' };
     pool = { min: 0, max: 1 };
   }
@@ -85,6 +86,7 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
   if (opts.migrate !== false) {
     try {
       await migrateToLatest(knex);
+      await embedded?.migrated();
     } catch (e) {
       await db.close();
       throw e;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
@@ -10,13 +11,20 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
+function migrationFiles(): string[] {
+  return fs.readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{14}_[\w-]+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
+}
+
+/** The migrations as they are on disk (names and contents): a database migrated by one set is reused only for that set. */
+export function migrationsFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const f of migrationFiles()) hash.update(f).update('\0').update(fs.readFileSync(path.join(MIGRATIONS_DIR, f))).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
 class DirectorySource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
-    return fs
-      .readdirSync(MIGRATIONS_DIR)
-      .filter((f) => /^\d{14}_[\w-]+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
-      .map((f) => f.replace(/\.(ts|js)$/, ''))
-      .sort();
+    return migrationFiles().map((f) => f.replace(/\.(ts|js)$/, ''));
   }
   getMigrationName(name: string): string {
     return name;
@@ -30,6 +38,8 @@ class DirectorySource implements Knex.MigrationSource<string> {
 const source = new DirectorySource();
 
 export async function migrateToLatest(knex: Knex): Promise<void> {
+  // A restart finds nothing to do: one look at knex_migrations, without taking the migration lock.
+  if (await migrationsCurrent(knex)) return;
   await knex.migrate.latest({ migrationSource: source });
 }
 

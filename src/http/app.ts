@@ -12,6 +12,7 @@ import { courtRoutes } from '../courts/routes';
 import { migrationsCurrent } from '../db/migrate';
 import { feeRoutes } from '../fees/routes';
 import { invoiceRoutes } from '../invoices/routes';
+import { landingRoutes } from '../pages/landing';
 import { pageRoutes } from '../pages/routes';
 import type { Processor } from '../payments/processor';
 import { paymentRoutes } from '../payments/routes';
@@ -130,12 +131,16 @@ export function buildApp(deps: AppDeps): App {
   const webhooks = webhookRoutes(deps.processor);
   const sessions = deps.sessions ?? new StaffSessions(deps.knex, sessionSettings(deps.config), deps.authenticator);
   const consolePages = consoleRoutes(sessions, authFailureLimiter(deps.knex, deps.config));
-  const documented = [...service, ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor), ...consolePages];
+  const documented = [...service, ...landingRoutes(Boolean(deps.sandboxPages)), ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor), ...consolePages];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);
+  // HSTS and upgrade-insecure-requests only where the service is reached over https: on plain-HTTP
+  // development they would have the browser upgrade http://localhost requests to https, which no one answers.
+  const https = deps.config.env === 'production' || new URL(deps.config.publicBaseUrl).protocol === 'https:';
   const security = helmet({
     // After the pay button, the browser follows a redirect to the processor's checkout page.
-    contentSecurityPolicy: { directives: { 'form-action': ["'self'", 'https://checkout.stripe.com'] } },
+    contentSecurityPolicy: { directives: { 'form-action': ["'self'", 'https://checkout.stripe.com'], 'upgrade-insecure-requests': https ? [] : null } },
+    strictTransportSecurity: https,
   });
 
   app.disable('x-powered-by');

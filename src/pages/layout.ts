@@ -4,6 +4,7 @@
  * inline scripts are not, and none are needed.
  */
 import { formatYuan } from '../fees/money';
+import { FAVICON_DATA_URL } from './favicon';
 import { STRINGS, type Lang } from './i18n';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -107,6 +108,7 @@ export function page(o: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="${FAVICON_DATA_URL}">
 ${refresh}<title>${esc(o.title)} — ${esc(o.courtName ?? t.serviceName)}</title>
 <style>${CSS}</style>
 </head>

@@ -5,7 +5,7 @@ import { StripeApiError } from './errors';
 import { PAYMENT_METHOD_TYPES, type LineItem, type PaymentMethodType } from './objects';
 import { decline, getSession, pay } from './payments';
 import type { Ctx } from './runtime';
-import type { StripeObject } from './store';
+import { store, type StripeObject } from './store';
 
 /** The sandbox's hosted checkout page (mounted at /sandbox): no JavaScript, plain form posts. */
 const LABELS: Record<PaymentMethodType, string> = { card: '银行卡支付 · Pay by card', alipay: '支付宝 · Alipay', wechat_pay: '微信支付 · WeChat Pay' };
@@ -77,6 +77,12 @@ export function pagesRouter(ctx: Ctx): express.Router {
     }
   };
 
+  // The landing page links here: the checkout sessions still open, newest first.
+  router.get('/', async (req, res) => {
+    const open = await store.list(ctx.knex, { type: 'checkout.session', equals: { status: 'open' }, limit: 20 });
+    const rows = open.data.map((s) => `<li><a href="${esc(`${req.baseUrl}/checkout/${encodeURIComponent(s.id)}`)}">¥${formatYuan(s.amount_total as number)}</a> <span class="muted">${esc(s.id)}</span></li>`).join('');
+    page(res, 200, '沙箱 · Sandbox', `<div class="card"><p class="notice">待支付 · Open checkouts</p>${rows ? `<ul>${rows}</ul>` : '<p class="muted">暂无。开具缴费通知后，点击缴费链接上的按钮即可在此支付。 · None yet: issue an invoice and press the pay button on its payment link.</p>'}</div>`);
+  });
   router.get('/checkout/:id', withSession(async (req, res, s) => checkoutPage(res, req.baseUrl, s)));
   router.post('/checkout/:id/pay', form, withSession(async (req, res, s) => {
     const method = String((req.body as Record<string, unknown> | undefined)?.method ?? 'card') as PaymentMethodType;

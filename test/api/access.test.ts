@@ -89,6 +89,14 @@ describe('access: every endpoint × role × court scope', () => {
     expect(table.map((r) => r.route).sort()).to.deep.equal(routes);
   });
 
+  it('when the landing page and the icon are called with no key or a bad one, then they answer 200: public, and documented so', async () => {
+    const spec = (await api().get('/openapi.json')).body;
+    for (const path of ['/', '/favicon.ico']) {
+      expect(spec.paths[path].get.security, path).to.deep.equal([]);
+      for (const header of [{}, auth('cpk_notarealkey')]) expect((await api().get(path).set(header)).status, path).to.equal(200);
+    }
+  });
+
   it('when each role and scope calls each endpoint, then exactly the allowed ones succeed', async function () {
     this.timeout(240_000); // every row × 5 roles × 3 scopes, each with its own fixture, on a shared machine
     const failures: string[] = [];
