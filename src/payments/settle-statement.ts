@@ -46,6 +46,8 @@ export class ConcurrentChangeError extends Error {}
  * event changes nothing. If any row changed since it was read, courtpay_require aborts the whole
  * statement (40001), claims included. $1 is the settlements as a jsonb array (n = position), $2 the
  * events' payloads as a jsonb array: the text never varies, so it is prepared once per connection.
+ * The hash chains' heads of the courts it appends to (migration 20261201100000) are locked first,
+ * in one order, before any ledger or audit row: two statements over the same courts queue, never deadlock.
  */
 const SETTLE_SQL = `with
 x as (
@@ -80,11 +82,16 @@ held as (
   select go.n from payments p join go on p.id = go.payment_id and p.xmin = go.payment_version::xid
    where go.payment is null and go.payment_id is not null for update of p
 ),
+heads as (
+  select h.chain from chain_heads h
+   where h.chain in (select p.court_code from go_pay join payments p on p.id = go_pay.payment_id where go_pay.posting is not null or go_pay.audit is not null)
+   order by h.chain for update of h
+),
 lt as (
   insert into ledger_transactions (kind, court_code, invoice_id, payment_id, refund_id, source, description)
   select t.kind, t.court_code, t.invoice_id, t.payment_id, t.refund_id, t.source, t.description
     from pay, jsonb_to_record(pay.posting) as t(kind text, court_code text, invoice_id bigint, payment_id bigint, refund_id bigint, source text, description text)
-   where pay.posting is not null
+   where pay.posting is not null and (select count(*) from heads) >= 0
   returning id, payment_id
 ),
 le as (
@@ -96,7 +103,7 @@ aud as (
   insert into audit_events (actor_type, actor_id, action, entity_type, entity_id, request_id, before, after)
   select a.actor_type, a.actor_id, a.action, a.entity_type, a.entity_id, a.request_id, a.before, a.after
     from pay, jsonb_to_record(pay.audit) as a(actor_type text, actor_id text, action text, entity_type text, entity_id text, request_id text, before jsonb, after jsonb)
-   where pay.audit is not null
+   where pay.audit is not null and (select count(*) from heads) >= 0
 ),
 cb as (
   insert into callback_messages (public_id, endpoint_id, invoice_id, type, payload, created_at)

@@ -155,7 +155,7 @@ describe('audit: a trail that shows tampering', () => {
       await asSuperuser(table, [appendOnly(table)], async (tx) => {
         saved = (await tx.raw(`delete from ${table} a where id = ? returning to_jsonb(a) as row`, [id])).rows[0].row;
       });
-      return () => asSuperuser(table, [`${table}_chain`], (tx) => tx.raw(`insert into ${table} overriding system value select * from jsonb_populate_record(null::${table}, ?::jsonb)`, [JSON.stringify(saved)]));
+      return () => asSuperuser(table, [`${table}_chain`, `${table}_chain_head`], (tx) => tx.raw(`insert into ${table} overriding system value select * from jsonb_populate_record(null::${table}, ?::jsonb)`, [JSON.stringify(saved)]));
     };
 
     const putBack = await remove('audit_events', victim.id);
