@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { addDays } from '../../src/courts/courts';
 import { aCase, anInvoice, aPayment, api, auth, enc, tableCounts } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
-import { anEvent, aRefund, deliver } from '../support/stripe';
+import { anEvent, anIntent, aRefund, aSession, deliver, expectStripeStubsUsed, stripeApi } from '../support/stripe';
 
 /** The API says what the database holds, and takes from JSON only what the contract says. */
 describe('the API telling the whole truth', () => {
@@ -89,6 +89,25 @@ describe('the API telling the whole truth', () => {
     expect(fees.status).to.equal('refunded');
     const got = (await api().get(`/v1/invoices/${inv.id}`).set(auth(cs))).body;
     expect(got.refunds.map((r: { id: string; status: string }) => [r.id, r.status])).to.deep.equal([[req.body.id, 'succeeded']]);
+  });
+
+  it('when a card was declined and the payer then paid on the same checkout, then the return page (ahead of the webhook) says paid and the attempt is settled', async () => {
+    const inv = await anInvoice(cs, await aCase(cs));
+    const p = await aPayment(inv.id, { settle: false });
+    const meta = { payment_id: p.public_id };
+    const declined = anEvent('payment_intent.payment_failed', anIntent({ id: p.payment_intent_id, status: 'requires_payment_method', amount: p.amount, last_payment_error: { code: 'card_declined', message: 'Your card was declined.' } as never, metadata: meta }));
+    expect((await deliver(declined)).body.status).to.equal('processed');
+    expect(await testEnv().knex('payments').where({ id: p.id }).first()).to.include({ status: 'failed', failure_reason: 'card_declined: Your card was declined.' });
+    const pi = anIntent({ id: p.payment_intent_id, status: 'succeeded', amount: p.amount, amount_received: p.amount, latest_charge: 'ch_retry', metadata: meta });
+    stripeApi().get(`/v1/checkout/sessions/${p.checkout_session_id}`).query(true)
+      .reply(200, aSession({ id: p.checkout_session_id, status: 'complete', payment_status: 'paid', amount_total: p.amount, payment_intent: pi, metadata: meta }));
+    const token = inv.paymentUrl.split('/').pop()!;
+    const page = await api().get(`/pay/${token}/return`);
+    expect(page.status).to.equal(200);
+    expect(page.text).to.include('缴费成功');
+    expect(await testEnv().knex('payments').where({ id: p.id }).first()).to.include({ status: 'succeeded', settled_amount: p.amount, failure_reason: null });
+    expect((await testEnv().knex('invoices').where({ id: p.invoice_id }).first()).status).to.equal('paid');
+    expectStripeStubsUsed();
   });
 
   describe('page language: Chinese unless chosen, and a choice sticks', () => {
