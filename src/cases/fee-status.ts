@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { preparedQuery } from '../db';
 import { courtTimeZone, money, presentInvoiceSummary, type SummaryRow } from '../invoices/present';
 import { feeTotals } from '../invoices/status';
+import { SETTLED_SQL } from '../payments/transitions';
 import { NotFoundError } from '../shared/errors';
 import { requireCaseNumber } from './cases';
 
@@ -19,7 +20,7 @@ const SUMMARY_COLUMNS = [
 // A named prepared statement: parsed and planned once per connection; one index lookup per table.
 const STATUS_SQL = `select ${SUMMARY_COLUMNS.join(', ')}, c.case_number as c_case_number, c.court_code as c_court_code, c.status as c_status,
     (select json_agg(json_build_object('id', p.public_id, 'amount', p.settled_amount, 'status', p.status, 'settledAt', p.settled_at) order by p.id)
-       from payments p where p.invoice_id = i.id and p.status in ('succeeded', 'disputed')) as settled_payments
+       from payments p where p.invoice_id = i.id and p.status in ${SETTLED_SQL}) as settled_payments
   from cases c left join invoices i on i.case_id = c.id where c.case_number = $1 order by i.id`;
 
 type Row = Partial<SummaryRow> & { c_case_number: string; c_court_code: string; c_status: string; settled_payments: unknown[] | null };

@@ -1,4 +1,5 @@
 /** The printable receipt (网上缴费回单) of the payments settled, and the refunds, on one fee notice. */
+import { isSettled } from '../payments/transitions';
 import { STRINGS, label, type Lang } from './i18n';
 import { esc, page, payHref, yuanText } from './layout';
 import { caseDetails, type NoticeView } from './parts';
@@ -11,9 +12,6 @@ export interface ReceiptLine {
   method?: string | null;
   status: string;
 }
-
-/** Money that reached the court: a disputed payment was settled and is still shown. */
-const SETTLED_PAYMENT = new Set(['succeeded', 'disputed']);
 
 const BEIJING = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
@@ -68,7 +66,7 @@ export interface ReceiptView extends NoticeView {
  */
 export function renderReceipt(v: ReceiptView): string {
   const t = STRINGS[v.lang];
-  const payments = v.payments.filter((p) => SETTLED_PAYMENT.has(p.status));
+  const payments = v.payments.filter((p) => isSettled(p.status)); // money that reached the court: a disputed payment was settled and is still shown
   const refunds = v.refunds;
   const paid = sumOf(payments);
   const refunded = sumOf(refunds.filter((r) => r.status === 'succeeded'));

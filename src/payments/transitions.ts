@@ -12,8 +12,11 @@ export const PAYMENT_STATUSES: readonly PaymentStatus[] = ['pending', 'succeeded
 /** Statuses in which the processor holds (or held) the payer's money for us. */
 export const SETTLED: readonly PaymentStatus[] = ['succeeded', 'disputed'];
 
-export function isSettled(s: PaymentStatus): boolean {
-  return SETTLED.includes(s);
+/** SETTLED as a SQL list, for `status in ${SETTLED_SQL}`. */
+export const SETTLED_SQL = `(${SETTLED.map((s) => `'${s}'`).join(', ')})`;
+
+export function isSettled(s: PaymentStatus | string): boolean {
+  return (SETTLED as readonly string[]).includes(s);
 }
 
 /** The new status for an outcome, or null when the observation changes nothing. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db';
 import { paymentIdByRef } from '../payments/payment-store';
+import { SETTLED_SQL } from '../payments/transitions';
 import { openRefundSql } from '../refunds/overdue';
 import { paymentLineNotElsewhere, refundLineNotElsewhere } from './other-days';
 import type { CourtDay } from './court-day';
@@ -13,7 +14,7 @@ import type { StageTables } from './stage';
  * writes its items from that small table. Nothing here loops over lines, and only the join and one
  * count read all of them.
  */
-const SETTLED = `('succeeded', 'disputed')`;
+const SETTLED = SETTLED_SQL;
 
 /**
  * The court's lines of the day that need looking at, each with the payment or refund it belongs to,
