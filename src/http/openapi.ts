@@ -83,7 +83,7 @@ export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Sc
     (paths[r.path] ??= {})[r.method] = {
       summary: r.summary,
       tags: [r.tag],
-      ...(r.access === 'public' ? { security: [] } : {}),
+      ...(r.access === 'public' ? { security: [] } : r.sessions ? { security: [{ apiKey: [] }, { staffSession: [] }] } : {}),
       'x-roles': r.access === 'public' || r.access === 'any_key' ? r.access : [...r.access],
       ...(parameters.length ? { parameters } : {}),
       ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(body) } } } } : {}),
@@ -95,7 +95,11 @@ export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Sc
     info: { title: 'courtpay', version: '1.0.0', description: 'Court-fee payment and refund service. Amounts are integer fen (CNY minor units).' },
     servers: [{ url: serverUrl }],
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer' },
+        // A signed-in person's browser session (/console/login); a change made with it also carries X-CSRF-Token.
+        staffSession: { type: 'apiKey', in: 'cookie', name: 'courtpay_session', description: 'named __Host-courtpay_session in production' },
+      },
       schemas: {
         Problem: {
           type: 'object',

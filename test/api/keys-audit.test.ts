@@ -44,7 +44,7 @@ describe('API keys and the audit trail', () => {
     const instance = new ApiKeyAuthenticator(testEnv().knex, { ...testEnv().config.auth, keyCacheTtlMs: 60_000 });
     await instance.listen(testEnv().config.db.url!);
     try {
-      expect(await instance.authenticate(key)).to.include({ role: 'clerk' });
+      expect((await instance.authenticate(key))?.roles).to.deep.equal(['clerk']);
       await revokeApiKey(testEnv().knex, id);
       const deadline = Date.now() + 3000;
       while ((await instance.authenticate(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -167,6 +167,16 @@ describe('staff accounts', () => {
     expect(ended.map((s) => s.ended_reason)).to.deep.equal(['password_set', null]);
   });
 
+  it('when the API is described, then the staff routes are in it and GET /v1/me takes a key or a staff session', async () => {
+    const doc = (await api().get('/openapi.json')).body;
+    for (const [path, method] of [['/v1/me', 'get'], ['/v1/staff', 'get'], ['/v1/staff', 'post'], ['/v1/staff/{login}', 'patch'], ['/console/login', 'post'], ['/console/logout', 'post']]) {
+      expect(doc.paths[path]?.[method], `${method} ${path}`).to.be.an('object');
+    }
+    expect(doc.paths['/v1/me'].get.security).to.deep.equal([{ apiKey: [] }, { staffSession: [] }]);
+    expect(doc.paths['/v1/staff'].get.security).to.equal(undefined); // keys only
+    expect(doc.components.securitySchemes.staffSession).to.include({ type: 'apiKey', in: 'cookie', name: 'courtpay_session' });
+  });
+
   it('when a key is made for an owner who does not exist, then nothing is made', async () => {
     let error: Error | null = null;
     try {
