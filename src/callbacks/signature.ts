@@ -10,15 +10,6 @@ export function signatureHeader(secrets: readonly string[], body: string, unixSe
   return header;
 }
 
-/** The receiver's check (the README's recipe): any v1 matching our secret, and a recent t. */
-export function verifySignature(secret: string, header: string, rawBody: string, toleranceSeconds = 300, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
-  const parts = header.split(',').map((p) => p.split('='));
-  const t = Number(parts.find(([k]) => k === 't')?.[1]);
-  if (!Number.isInteger(t) || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = Buffer.from(hmac(secret, `${t}.`, rawBody));
-  return parts.some(([k, v]) => k === 'v1' && v?.length === expected.length && crypto.timingSafeEqual(Buffer.from(v), expected));
-}
-
 // A key object per secret: the worker signs every message with the same few secrets.
 const keys = new Map<string, crypto.KeyObject>();
 function keyOf(secret: string): crypto.KeyObject {

@@ -10,8 +10,6 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 // dates stay the calendar strings they are; a time zone must never shift a due date.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
-export type Db = Knex;
-export type Tx = Knex.Transaction;
 export type Queryable = Knex | Knex.Transaction;
 
 export interface Database {
@@ -93,12 +91,6 @@ export async function openDatabase(cfg: Pick<Config, 'db'>, opts: OpenOptions = 
     }
   }
   return db;
-}
-
-/** Runs fn in a transaction, joining the caller's transaction when one is passed (never nesting). */
-export async function inTransaction<T>(db: Queryable, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  if ((db as Tx).isTransaction) return fn(db as Tx);
-  return (db as Knex).transaction(fn);
 }
 
 /**

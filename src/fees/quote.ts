@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { localFeesFor } from '../config';
 import { courtToday } from '../courts/courts';
 import { ValidationError } from '../shared/errors';
-import { computeFee, FeeInputError, type FeeInput, type FeeKind, type FeeQuote, type LocalFeeAmounts } from './compute';
+import { computeFee, FeeInputError, type FeeInput, type FeeQuote, type LocalFeeAmounts } from './compute';
 import { scheduleFor, type RangeSetting } from './schedule';
 
 /**
@@ -56,21 +56,3 @@ export function quoteFee(config: Readonly<Config>, req: QuoteRequest): FeeQuote 
     throw e;
   }
 }
-
-export const FEE_KIND_BASIS: Record<FeeKind, string> = {
-  acceptance_property: 'claimAmount',
-  acceptance_divorce: 'propertyAmount?',
-  acceptance_personality_rights: 'damagesAmount?',
-  acceptance_other_non_property: '',
-  acceptance_ip: 'claimAmount?',
-  acceptance_labour: '',
-  acceptance_administrative: '',
-  acceptance_administrative_special: '',
-  jurisdiction_objection: '',
-  enforcement: 'claimAmount?',
-  preservation: 'claimAmount?',
-  payment_order: 'claimAmount',
-  public_notice: '',
-  arbitration_review: '',
-  bankruptcy: 'claimAmount',
-};

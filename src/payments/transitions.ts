@@ -7,8 +7,6 @@ export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'canceled' | 'e
 export type Outcome = 'succeeded' | 'failed' | 'canceled' | 'expired';
 export type DisputeStatus = 'open' | 'won' | 'lost';
 
-export const PAYMENT_STATUSES: readonly PaymentStatus[] = ['pending', 'succeeded', 'failed', 'canceled', 'expired', 'disputed'];
-
 /** Statuses in which the processor holds (or held) the payer's money for us. */
 export const SETTLED: readonly PaymentStatus[] = ['succeeded', 'disputed'];
 
