@@ -53,7 +53,8 @@ describe('migrations: up, down and up again', function () {
 
   it('when every migration is applied, rolled back and applied again on a scratch schema of the Postgres at DATABASE_URL, then the rollback leaves nothing and the schema comes back the same', async function () {
     if (!process.env.DATABASE_URL) this.skip(); // no Postgres in this pass: the embedded database's test below runs instead
-    const schema = `test_migrations_${process.pid}_${Date.now() % 1_000_000}`;
+    // Named like a run's schema, so a run that crashed here leaves nothing a later run does not drop (test/support/env.ts).
+    const schema = `test_run_migrations_${process.pid}_${Date.now() % 1_000_000}`;
     const url = new URL(process.env.DATABASE_URL!);
     url.searchParams.set('options', `-c search_path=${schema}`);
     const db = await openDatabase(loadConfig({ env: { NODE_ENV: 'test', DATABASE_URL: url.toString(), PORT: '0' } }), { migrate: false });
