@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { checkTrail } from '../../src/audit/chain-job';
@@ -120,6 +122,14 @@ describe('audit: a trail that shows tampering', () => {
     expect(broken.code).to.equal(1);
     expect(broken.text).to.include(`chain 1412: FAILED at audit_events id ${issued.id} (seq ${issued.chain_seq}): hash_mismatch`);
     expect((await verify({ court: '1411' })).code, 'another court is not affected').to.equal(0);
+    if (!testEnv().embedded) {
+      // The operator's command, as a real process on the same database.
+      const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../src/cli/main.ts'), 'audit', 'verify', '--court', '1412'], {
+        env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: testEnv().config.db.url! }, encoding: 'utf8', timeout: 60000,
+      });
+      expect(run.status, run.stderr).to.equal(1);
+      expect(run.stdout).to.include(`chain 1412: FAILED at audit_events id ${issued.id} (seq ${issued.chain_seq}): hash_mismatch`);
+    }
 
     await asSuperuser('audit_events', [appendOnly('audit_events')], (tx) => tx.raw('update audit_events set after = ?::jsonb where id = ?', [original, issued.id]));
     expect((await verify({ court: '1412' })).code).to.equal(0);
