@@ -167,6 +167,21 @@ describe('staff accounts', () => {
     expect(ended.map((s) => s.ended_reason)).to.deep.equal(['password_set', null]);
   });
 
+  it('when a set-password link has expired, or its person is disabled, then it shows the invalid-link page and sets nothing', async () => {
+    const { knex, config } = testEnv();
+    const expired = await createStaffCommand(knex, config, { login: `exp-${rnd()}`, name: '过期', roles: 'clerk', courts: 'all' });
+    await knex('staff').where({ id: expired.staff.id }).update({ set_password_expires_at: new Date(Date.now() - 1000) });
+    const disabled = await createStaffCommand(knex, config, { login: `dis-${rnd()}`, name: '停用', roles: 'clerk', courts: 'all' });
+    await disableStaffCommand(knex, config, disabled.staff.login);
+    for (const made of [expired, disabled]) {
+      const page = await request(testEnv().app).get(new URL(made.url!).pathname);
+      expect(page.status).to.equal(404);
+      expect(page.text).to.include('此设置密码链接无效');
+      expect((await knex('staff').where({ id: made.staff.id }).first()).password_hash).to.equal(null);
+    }
+    expect((await request(testEnv().app).get('/console/set-password/not-a-token')).status).to.equal(404);
+  });
+
   it('when the API is described, then the staff routes are in it and GET /v1/me takes a key or a staff session', async () => {
     const doc = (await api().get('/openapi.json')).body;
     for (const [path, method] of [['/v1/me', 'get'], ['/v1/staff', 'get'], ['/v1/staff', 'post'], ['/v1/staff/{login}', 'patch'], ['/console/login', 'post'], ['/console/logout', 'post']]) {
