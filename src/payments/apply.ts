@@ -24,6 +24,12 @@ export interface Observation {
   chargeId?: string | null;
   paymentMethodType?: string | null;
   failureReason?: string | null;
+  /**
+   * The attempt's Checkout Session can take no (more) payment: it expired, or it completed and its
+   * payment settled or finally failed. Recorded even when the status stays (a declined attempt's
+   * session, which Stripe keeps open, is closed later), so the pay button no longer counts it as open.
+   */
+  sessionClosed?: boolean;
 }
 
 export type ApplyResult = { kind: 'applied'; status: PaymentStatus } | { kind: 'unchanged'; status: PaymentStatus } | { kind: 'flagged'; reason: string };
@@ -46,7 +52,7 @@ export interface ObservationPlan {
  */
 export function planObservation(config: Readonly<Config>, state: PaymentState, obs: Observation, now = new Date()): ObservationPlan {
   const { invoice, payment } = state;
-  const ids = linkIds(payment, obs);
+  const ids = { ...linkIds(payment, obs), ...(obs.sessionClosed && !payment.checkout_closed_at ? { checkout_closed_at: now } : {}) };
   if (obs.outcome === 'succeeded') {
     const reason = disagreement(payment, obs.amount, obs.currency);
     if (reason) return { result: { kind: 'flagged', reason }, write: changeOf(config, state, { ...ids, flagged_at: now, flag_reason: reason }, 'payment.flagged', obs.source, now) };

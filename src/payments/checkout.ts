@@ -10,6 +10,7 @@ import { AppError, NotFoundError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import { applyObservation, type Observation } from './apply';
 import { observeSession } from './observe';
+import { attemptMayTakePayment, lockOpenAttempts, mayTakePayment } from './open-attempts';
 import { presentPayment, type PaymentRow } from './payment-store';
 import { feeDescription } from './fee-description';
 import { nextPart } from './limits';
@@ -29,7 +30,7 @@ export interface CheckoutResult {
   redirect: string;
 }
 
-/** A pending attempt can be reused while its session is open for a while yet and asks for what is to be paid now. */
+/** An open attempt (pending, or declined on a session still open) can be reused while its session is open for a while yet and asks for what is to be paid now. */
 function reusable(p: PaymentRow, amount: number): boolean {
   return p.amount === amount && p.expires_at.getTime() > Date.now() + 2 * 60_000;
 }
@@ -74,16 +75,20 @@ async function decide(tx: Knex.Transaction, p: Processor, config: Readonly<Confi
   if (!invoice) throw new NotFoundError('payment link');
   const amount = nextPart(outstanding(money(invoice)));
   if (amount === 0) return { kind: 'notice' };
-  const pending = await tx<PaymentRow>('payments').where({ invoice_id: invoice.id, status: 'pending' }).forUpdate().first();
-  if (pending && reusable(pending, amount)) return { kind: 'open', payment: pending };
-  if (pending?.checkout_session_id) return { kind: 'retire', payment: pending };
+  // The latest attempt whose session may still take money: pending, or declined while Stripe keeps
+  // its session open for another try. Any older one (from before declines were kept open) ends first.
+  const [latest, ...older] = await lockOpenAttempts(tx, invoice.id);
+  const stale = older.find((a) => a.checkout_session_id);
+  if (stale) return { kind: 'retire', payment: stale };
+  if (latest && reusable(latest, amount)) return { kind: 'open', payment: latest };
+  if (latest?.checkout_session_id) return { kind: 'retire', payment: latest };
   // No session was recorded for it: none was handed out, so it can end here. Should its session
   // still be on its way (a click in another tab), handOut finds the attempt ended and expires it.
-  if (pending) await applyObservation(tx, config, pending, { source: 'checkout-replaced', outcome: 'expired', failureReason: 'replaced by a new checkout' });
+  if (latest) await applyObservation(tx, config, latest, { source: 'checkout-replaced', outcome: 'expired', failureReason: 'replaced by a new checkout', sessionClosed: true });
   return { kind: 'open', payment: await insertPayment(tx, p, config, invoice, amount) };
 }
 
-/** The attempt's session, made if it has none, recorded on the attempt if it is still pending. Null: it ended meanwhile. */
+/** The attempt's session, made if it has none, recorded on the attempt if it may still take money (open-attempts.ts). Null: it ended meanwhile. */
 async function handOut(knex: Knex, p: Processor, config: Readonly<Config>, payment: PaymentRow, token: string, lang: 'zh' | 'en', call: CallOptions): Promise<CheckoutResult | null> {
   if (payment.checkout_url) return { redirect: payment.checkout_url };
   let session: Stripe.Checkout.Session;
@@ -92,11 +97,10 @@ async function handOut(knex: Knex, p: Processor, config: Readonly<Config>, payme
   } catch (e) {
     // Another tab may have made the same session meanwhile (its request differs only in language).
     const now = await knex<PaymentRow>('payments').where({ id: payment.id }).first();
-    if (now?.status === 'pending' && now.checkout_url) return { redirect: now.checkout_url };
+    if (now && attemptMayTakePayment(now) && now.checkout_url) return { redirect: now.checkout_url };
     throw e;
   }
-  const recorded = await knex('payments')
-    .where({ id: payment.id, status: 'pending' })
+  const recorded = await mayTakePayment(knex('payments').where({ id: payment.id }))
     .where((q) => q.whereNull('checkout_session_id').orWhere('checkout_session_id', session.id))
     .update({ checkout_session_id: session.id, checkout_url: session.url, updated_at: new Date() });
   if (recorded) return { redirect: session.url! };
@@ -135,7 +139,7 @@ async function endAtProcessor(p: Processor, pending: PaymentRow, call: CallOptio
   const id = pending.checkout_session_id!;
   try {
     await withinTimeout(call, p.stripe.checkout.sessions.expire(id, {}, { idempotencyKey: `courtpay-expire-${pending.public_id}`, ...call }));
-    return { observation: { source: 'checkout-replaced', outcome: 'expired', checkoutSessionId: id, failureReason: 'replaced by a new checkout' }, settling: false };
+    return { observation: { source: 'checkout-replaced', outcome: 'expired', checkoutSessionId: id, failureReason: 'replaced by a new checkout', sessionClosed: true }, settling: false };
   } catch (e) {
     if ((e as Stripe.errors.StripeError).type !== 'StripeInvalidRequestError') throw new ProcessorUnavailableError((e as Error).message);
   }
@@ -147,7 +151,9 @@ async function endAtProcessor(p: Processor, pending: PaymentRow, call: CallOptio
     throw new ProcessorUnavailableError((e as Error).message);
   }
   if (s.status === 'open') throw new ProcessorUnavailableError(`session ${id} could not be expired and is still open`);
-  return { observation: observeSession(s, 'checkout-replaced'), settling: s.status === 'complete' };
+  const observation = observeSession(s, 'checkout-replaced');
+  // Complete: paid, or an asynchronous method still settling — unless that payment failed for good.
+  return { observation, settling: s.status === 'complete' && observation.outcome !== 'failed' };
 }
 
 async function createSession(p: Processor, config: Readonly<Config>, payment: PaymentRow, token: string, lang: 'zh' | 'en', call: CallOptions, description: string): Promise<Stripe.Checkout.Session> {

@@ -44,12 +44,28 @@ export function observeCharge(ch: Stripe.Charge, source: string): Observation {
   return { source, paymentIntentId: idOf(ch.payment_intent), chargeId: ch.id, paymentMethodType: ch.payment_method_details?.type ?? null };
 }
 
+/** The failure an asynchronous method's final failure records (checkout.session.async_payment_failed, or the session retrieved). */
+export const ASYNC_PAYMENT_FAILED = 'asynchronous payment failed';
+
+const intentOf = (s: Stripe.Checkout.Session) => (typeof s.payment_intent === 'object' && s.payment_intent ? s.payment_intent : null);
+
+/** Complete, its asynchronous payment failed for good: the intent is back to needing a method, and a complete session takes no other try. */
+const asyncFailed = (s: Stripe.Checkout.Session) => s.status === 'complete' && s.payment_status === 'unpaid' && ['requires_payment_method', 'canceled'].includes(intentOf(s)?.status ?? '');
+
+/**
+ * Whether a Checkout Session can take no (more) payment: expired, complete and paid, or complete with
+ * its asynchronous payment failed. Open (also after a declined card: Stripe lets the payer try again
+ * there), or complete with an asynchronous payment still settling, it can.
+ */
+export const sessionClosed = (s: Stripe.Checkout.Session): boolean => s.status === 'expired' || (s.status === 'complete' && (s.payment_status !== 'unpaid' || asyncFailed(s)));
+
 /** What a Checkout Session (retrieved, with its payment_intent expanded or not) says about our payment. */
 export function observeSession(s: Stripe.Checkout.Session, source: string): Observation {
-  const pi = typeof s.payment_intent === 'object' && s.payment_intent ? s.payment_intent : null;
-  if (pi && pi.status === 'succeeded') return { ...observePaymentIntent(pi, source), checkoutSessionId: s.id };
-  const base = { source, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent), amount: s.amount_total ?? undefined, currency: s.currency ?? undefined };
+  const pi = intentOf(s);
+  if (pi && pi.status === 'succeeded') return { ...observePaymentIntent(pi, source), checkoutSessionId: s.id, sessionClosed: true };
+  const base = { source, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent), amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, ...(sessionClosed(s) ? { sessionClosed: true } : {}) };
   if (s.status === 'complete' && s.payment_status === 'paid') return { ...base, outcome: 'succeeded' };
   if (s.status === 'expired') return { ...base, outcome: 'expired' };
+  if (asyncFailed(s)) return { ...base, outcome: 'failed', failureReason: ASYNC_PAYMENT_FAILED };
   return base;
 }

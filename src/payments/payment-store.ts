@@ -15,6 +15,8 @@ export interface PaymentRow {
   processor: 'stripe' | 'sandbox';
   checkout_session_id: string | null;
   checkout_url: string | null;
+  /** When its Checkout Session was known to take no (more) payment; null: it may still be open (migration 20261201120000). */
+  checkout_closed_at: Date | null;
   payment_intent_id: string | null;
   charge_id: string | null;
   payment_method_type: string | null;

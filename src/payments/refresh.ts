@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { logger } from '../shared/logger';
 import { applyObservation } from './apply';
 import { observeSession } from './observe';
+import { mayTakePayment } from './open-attempts';
 import type { PaymentRow } from './payment-store';
 import { withinTimeout, type CallOptions, type Processor } from './processor';
 
@@ -16,8 +17,9 @@ export type SessionState = 'none' | 'open' | 'settling' | 'ended' | 'unknown';
  * 'unknown': the processor did not answer in time, and only our own records can be shown.
  */
 export async function refreshPendingPayment(knex: Knex, config: Readonly<Config>, p: Processor, invoiceId: number, call: CallOptions = {}): Promise<SessionState> {
-  const pending = await knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'pending' }).whereNotNull('checkout_session_id').first()
-    ?? await declinedButOpen(knex, invoiceId);
+  // Pending, or declined on a session Stripe keeps open: the payer may come back from a successful
+  // retry there before its webhook does.
+  const pending = await mayTakePayment(knex<PaymentRow>('payments').where({ invoice_id: invoiceId })).whereNotNull('checkout_session_id').orderBy('id', 'desc').first();
   if (!pending) return 'none';
   let session;
   try {
@@ -33,11 +35,3 @@ export async function refreshPendingPayment(knex: Knex, config: Readonly<Config>
   return session.status === 'open' ? 'open' : 'ended';
 }
 
-/**
- * An attempt a decline failed while its Checkout Session stays open (Stripe lets the payer try
- * again there): the payer may come back from a successful retry before its webhook does.
- */
-function declinedButOpen(knex: Knex, invoiceId: number): Promise<PaymentRow | undefined> {
-  return knex<PaymentRow>('payments').where({ invoice_id: invoiceId, status: 'failed' }).whereNotNull('checkout_session_id')
-    .where('expires_at', '>', new Date()).orderBy('id', 'desc').first();
-}

@@ -71,9 +71,9 @@ inv as (
 ),
 go_pay as (select go.* from go where go.invoice is null union all select go.* from go join inv on inv.n = go.n),
 pay as (
-  update payments p set (status, settled_amount, settled_at, failure_reason, checkout_session_id, payment_intent_id, charge_id,
+  update payments p set (status, settled_amount, settled_at, failure_reason, checkout_session_id, checkout_closed_at, payment_intent_id, charge_id,
       payment_method_type, flagged_at, flag_reason, updated_at)
-    = (select r.status, r.settled_amount, r.settled_at, r.failure_reason, r.checkout_session_id, r.payment_intent_id, r.charge_id,
+    = (select r.status, r.settled_amount, r.settled_at, r.failure_reason, r.checkout_session_id, r.checkout_closed_at, r.payment_intent_id, r.charge_id,
       r.payment_method_type, r.flagged_at, r.flag_reason, r.updated_at from jsonb_populate_record(p, go_pay.payment) r)
   from go_pay where p.id = go_pay.payment_id and p.xmin = go_pay.payment_version::xid and go_pay.payment is not null
   returning go_pay.n, go_pay.posting, go_pay.audit, go_pay.callbacks

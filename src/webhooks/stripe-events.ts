@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { applyDispute, applyObservation, OBSERVATION_CALLBACKS, PaymentNotSettledError, type ApplyResult, type Observation } from '../payments/apply';
 import { findPayment, lockPayment, type PaymentRef } from '../payments/payment-store';
 import type { Processor } from '../payments/processor';
-import { idOf, observeCharge, observePaymentIntent } from '../payments/observe';
+import { ASYNC_PAYMENT_FAILED, idOf, observeCharge, observePaymentIntent } from '../payments/observe';
 import { applyRefundObservation } from '../refunds/apply';
 import { findRefund } from '../refunds/refund-store';
 
@@ -22,8 +22,9 @@ function sessionRef(s: Stripe.Checkout.Session): PaymentRef {
   return { paymentId: s.metadata?.payment_id ?? s.client_reference_id, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
 }
 
-function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observation['outcome']): Observation {
-  return { source, outcome, amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent) };
+/** `closed`: the session can take no (more) payment after this event (observe.ts sessionClosed). */
+function fromSession(s: Stripe.Checkout.Session, source: string, outcome: Observation['outcome'], closed: boolean): Observation {
+  return { source, outcome, amount: s.amount_total ?? undefined, currency: s.currency ?? undefined, checkoutSessionId: s.id, paymentIntentId: idOf(s.payment_intent), ...(closed ? { sessionClosed: true } : {}) };
 }
 
 async function onPayment(tx: Knex.Transaction, config: Readonly<Config>, { ref, obs }: PaymentObservation): Promise<HandleResult> {
@@ -54,10 +55,11 @@ export interface PaymentObservation {
 /** The events that move a payment (everything else about them is in applyObservation). */
 const PAYMENT_EVENTS: Record<string, (e: Stripe.Event) => PaymentObservation> = {
   // 'unpaid' here means an asynchronous method is still settling: link the ids and wait.
-  'checkout.session.completed': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, session(e).payment_status === 'paid' ? 'succeeded' : undefined) }),
-  'checkout.session.async_payment_succeeded': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'succeeded') }),
-  'checkout.session.async_payment_failed': (e) => ({ ref: sessionRef(session(e)), obs: { ...fromSession(session(e), e.id, 'failed'), failureReason: 'asynchronous payment failed' } }),
-  'checkout.session.expired': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'expired') }),
+  'checkout.session.completed': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, session(e).payment_status === 'paid' ? 'succeeded' : undefined, session(e).payment_status === 'paid') }),
+  'checkout.session.async_payment_succeeded': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'succeeded', true) }),
+  // The session is complete: unlike a declined card's, it takes no other try.
+  'checkout.session.async_payment_failed': (e) => ({ ref: sessionRef(session(e)), obs: { ...fromSession(session(e), e.id, 'failed', true), failureReason: ASYNC_PAYMENT_FAILED } }),
+  'checkout.session.expired': (e) => ({ ref: sessionRef(session(e)), obs: fromSession(session(e), e.id, 'expired', true) }),
   'payment_intent.succeeded': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),
   // One failed attempt: the Checkout Session stays open and the payer may try again.
   'payment_intent.payment_failed': (e) => ({ ref: intentRef(intent(e)), obs: observePaymentIntent(intent(e), e.id) }),

@@ -64,8 +64,8 @@ describe('what the litigant and the case system see (service on the sandbox proc
     return req.body.id as string;
   }
 
-  it('when a card is declined, then the attempt is failed in the API (not pending for good); paying on the same checkout afterwards settles it', async () => {
-    const { inv, sessionId, payment } = await startPaying();
+  it('when a card is declined, then the attempt is failed in the API (not pending for good); pressing pay again goes back to the same checkout, and paying there settles it once', async () => {
+    const { inv, token, sessionId, payment } = await startPaying();
     await sandbox.decline(sessionId);
     await sandbox.flush();
     const afterDecline = await web().get(`/v1/invoices/${inv.id}`).set(auth(cs));
@@ -75,8 +75,26 @@ describe('what the litigant and the case system see (service on the sandbox proc
     expect((await knex()('payments').where({ id: payment.id }).first()).status).to.equal('failed');
     expect((await stripe.checkout.sessions.retrieve(sessionId)).status, 'Stripe keeps the session open after a decline').to.equal('open');
 
+    // Back button or a second tab: the pay button sends the payer to that same open session, never to a second one.
+    const sessionsOfInvoice = async () => (await knex()('sandbox_objects').where({ type: 'checkout.session' }).whereRaw("data->'metadata'->>'payment_id' in (select public_id from payments where invoice_id = ?)", [payment.invoice_id])).length;
+    for (let press = 0; press < 2; press += 1) {
+      const again = await web().post(`/pay/${token}/checkout`).type('form').send({ lang: 'zh' });
+      expect(again.status).to.equal(303);
+      expect(again.headers.location).to.equal(payment.checkout_url);
+    }
+    expect(await sessionsOfInvoice(), 'one session at the processor').to.equal(1);
+    expect(await knex()('payments').where({ invoice_id: payment.invoice_id }).count('* as n')).to.deep.equal([{ n: 1 }]);
+
     await sandbox.pay(sessionId, { method: 'alipay' });
     await sandbox.flush();
+    const done = await web().post(`/pay/${token}/checkout`).type('form').send({ lang: 'zh' });
+    expect(done.headers.location, 'paid: the notice, no new session').to.equal(`/pay/${token}?lang=zh`);
+    expect(await sessionsOfInvoice()).to.equal(1);
+    let payingTwice: Error | null = null;
+    await sandbox.pay(sessionId).catch((e: Error) => (payingTwice = e));
+    expect(payingTwice, 'a completed session takes no second payment').to.be.an.instanceOf(Error);
+    await sandbox.flush();
+    expect((await knex()('invoices').where({ id: payment.invoice_id }).first())).to.include({ paid_amount: 230_000, status: 'paid' });
     const row = await knex()('payments').where({ id: payment.id }).first();
     expect(row).to.include({ status: 'succeeded', settled_amount: 230_000, payment_method_type: 'alipay' });
     const paid = await web().get(`/v1/invoices/${inv.id}`).set(auth(cs));
