@@ -119,6 +119,8 @@ export interface Config {
     /** How long a set-password link works. */
     setPasswordHours: number;
     minPasswordLength: number;
+    /** Single sign-on with the courts' identity provider (OpenID Connect), or null: its `loginClaim` names a staff login. */
+    oidc: { issuer: string; clientId: string; clientSecret: string; loginClaim: string; label: string } | null;
   };
   idempotency: {
     /** An Idempotency-Key's answer is replayed for at least this long, then purged by the job. */
@@ -233,6 +235,13 @@ const schema = Joi.object<Config>({
     lockMinutes: Joi.number().positive().required(),
     setPasswordHours: Joi.number().positive().required(),
     minPasswordLength: Joi.number().integer().min(8).max(128).required(),
+    oidc: Joi.object({
+      issuer: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+      clientId: Joi.string().min(1).max(200).required(),
+      clientSecret: Joi.string().min(1).required(),
+      loginClaim: Joi.string().min(1).max(100).default('preferred_username'),
+      label: Joi.string().min(1).max(60).required(),
+    }).allow(null).required(),
   }).required(),
   idempotency: Joi.object({
     ttlHours: Joi.number().integer().min(1).max(720).required(),
@@ -315,6 +324,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Json {
   if (env.STRIPE_WEBHOOK_SECRET) set('stripe.webhookSecrets', env.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()).filter(Boolean));
   if (env.STRIPE_API_BASE) set('stripe.apiBase', env.STRIPE_API_BASE);
   if (env.API_KEY_CHECKSUM_SECRET) set('auth.keyChecksumSecret', env.API_KEY_CHECKSUM_SECRET);
+  if (env.OIDC_CLIENT_SECRET) set('staff.oidc.clientSecret', env.OIDC_CLIENT_SECRET);
   return o;
 }
 
@@ -397,6 +407,9 @@ function checkProductionNeeds(cfg: Config, publicBaseUrlSet: boolean): void {
   if (/^(localhost|127\.|0\.0\.0\.0$|\[::1?\]$)/i.test(base.hostname)) throw new ConfigError(`${setting}: must be the address litigants reach, not ${base.hostname}`);
   if (cfg.stripe.webhookSecrets.length === 0) {
     throw new ConfigError('invalid setting stripe.webhookSecrets (STRIPE_WEBHOOK_SECRET): required in production (every webhook would be refused)');
+  }
+  if (cfg.staff.oidc && new URL(cfg.staff.oidc.issuer).protocol !== 'https:') {
+    throw new ConfigError('invalid setting staff.oidc.issuer: must be https in production (the sign-in and its tokens would travel in the clear)');
   }
 }
 

@@ -18,6 +18,7 @@ import type { Processor } from '../payments/processor';
 import { paymentRoutes } from '../payments/routes';
 import { refundRoutes } from '../refunds/routes';
 import { consoleRoutes } from '../staff/console-routes';
+import { oidcRoutes } from '../staff/oidc-routes';
 import { staffRoutes } from '../staff/routes';
 import { sessionSettings, StaffSessions } from '../staff/sessions';
 import { stripeWebhookEndpoint } from '../webhooks/endpoint';
@@ -130,7 +131,8 @@ export function buildApp(deps: AppDeps): App {
   });
   const webhooks = webhookRoutes(deps.processor);
   const sessions = deps.sessions ?? new StaffSessions(deps.knex, sessionSettings(deps.config), deps.authenticator);
-  const consolePages = consoleRoutes(sessions, authFailureLimiter(deps.knex, deps.config));
+  const signInLimiter = authFailureLimiter(deps.knex, deps.config);
+  const consolePages = [...consoleRoutes(sessions, signInLimiter), ...oidcRoutes(sessions, signInLimiter, deps.config)];
   const documented = [...service, ...landingRoutes(Boolean(deps.sandboxPages)), ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor), ...consolePages];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
   const docs = renderDocs(documented);

@@ -9,8 +9,8 @@ import { randomToken, sameSecret, TOKEN_RE } from './secrets';
 import type { SessionPrincipal, StaffSessions } from './sessions';
 import { personOfLink, setPasswordWithLink, signIn } from './sign-in';
 
-const html = (status: number, body: string, extra: Record<string, string> = {}): Reply => ({ status, body, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extra } });
-const seeOther = (location: string): Reply => ({ status: 303, headers: { location, 'cache-control': 'no-store' } });
+export const html = (status: number, body: string, extra: Record<string, string> = {}): Reply => ({ status, body, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...extra } });
+export const seeOther = (location: string): Reply => ({ status: 303, headers: { location, 'cache-control': 'no-store' } });
 const field = (req: Request, name: string): string | undefined => {
   const v = (req.body as Record<string, unknown> | undefined)?.[name];
   return typeof v === 'string' ? v : undefined;
@@ -20,20 +20,20 @@ const field = (req: Request, name: string): string | undefined => {
  * The same language rule as the litigant pages: Chinese unless the person chose (`?lang=`, or the
  * form's `lang`); a choice is kept in the `lang` cookie, here for /console.
  */
-function consoleLang(req: Request, res: Response): Lang {
+export function consoleLang(req: Request, res: Response): Lang {
   const raw = field(req, 'lang') ?? (typeof req.query.lang === 'string' ? req.query.lang : undefined);
   const chosen = raw === 'en' || raw === 'zh' ? raw : null;
   if (chosen) res.append('set-cookie', `lang=${chosen}; Path=/console; Max-Age=31536000; SameSite=Lax`);
   return chosen ?? pickLang(undefined, req.get('cookie'));
 }
-const withLang = (path: string, lang: Lang) => (lang === 'zh' ? path : `${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
+export const withLang = (path: string, lang: Lang) => (lang === 'zh' ? path : `${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
 
 /**
  * CSRF: forms shown before sign-in (sign-in, set password) carry the random token of a SameSite=Strict
  * form cookie (double submit); forms of a signed-in person carry the session's own synchronizer token,
  * stored in its row. A post without the right token is refused (403) before anything is read or changed.
  */
-function formToken(req: Request, res: Response, config: Readonly<Config>): string {
+export function formToken(req: Request, res: Response, config: Readonly<Config>): string {
   const existing = readCookie(req, formCookieName(config));
   if (existing && TOKEN_RE.test(existing)) return existing;
   const token = randomToken();
@@ -46,12 +46,12 @@ function formTokenMatches(req: Request, config: Readonly<Config>): boolean {
   return !!cookie && !!sent && TOKEN_RE.test(cookie) && sameSecret(cookie, sent);
 }
 
-async function signedIn(req: Request, config: Readonly<Config>, sessions: StaffSessions): Promise<SessionPrincipal | null> {
+export async function signedIn(req: Request, config: Readonly<Config>, sessions: StaffSessions): Promise<SessionPrincipal | null> {
   const token = sessionToken(req, config);
   return token === null ? null : sessions.authenticate(token);
 }
 
-const page = (method: 'get' | 'post', path: string, summary: string, responses: Record<number, string>, read: ReadRoute['read']): ReadRoute =>
+export const page = (method: 'get' | 'post', path: string, summary: string, responses: Record<number, string>, read: ReadRoute['read']): ReadRoute =>
   ({ method, path, summary, tag: 'console', access: 'public', produces: 'text/html', responses, read });
 
 /** Sign-in, set-password, sign-out and the console's landing page (server-rendered, no scripts). */
@@ -61,7 +61,7 @@ export function consoleRoutes(sessions: StaffSessions, limiter: RateLimiter): Ro
       const lang = consoleLang(req, res);
       if (await signedIn(req, config, sessions)) return seeOther(withLang('/console', lang));
       const notice = req.query.done === 'password' ? 'password_set' : req.query.done === 'signed_out' ? 'signed_out' : req.query.ended === '1' ? 'session_ended' : undefined;
-      return html(200, renderLogin({ lang, csrf: formToken(req, res, config), notice }));
+      return html(200, renderLogin({ lang, csrf: formToken(req, res, config), notice, sso: config.staff.oidc?.label }));
     }),
     page('post', '/console/login', 'Sign in: fields login, password, csrf → 303 to /console (a session cookie)', {
       303: 'signed in: to /console', 401: 'the same answer for a wrong password, an unknown login, a disabled or locked person (HTML)', 403: 'CSRF token missing or wrong (HTML)', 429: 'too many failed sign-ins from this address (HTML, Retry-After)',
@@ -69,7 +69,7 @@ export function consoleRoutes(sessions: StaffSessions, limiter: RateLimiter): Ro
       const lang = consoleLang(req, res);
       if (!formTokenMatches(req, config)) return html(403, renderForbidden(lang));
       const csrf = formToken(req, res, config);
-      const again = (status: number, error: LoginView['error'], login?: string, extra?: Record<string, string>) => html(status, renderLogin({ lang, csrf, login, error }), extra);
+      const again = (status: number, error: LoginView['error'], login?: string, extra?: Record<string, string>) => html(status, renderLogin({ lang, csrf, login, error, sso: config.staff.oidc?.label }), extra);
       const client = clientSubject(req.ip);
       if (limiter.refuses(client)) return again(429, 'too_many', undefined, { 'retry-after': '60' });
       const login = field(req, 'login')?.slice(0, 200) ?? '';

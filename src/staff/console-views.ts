@@ -27,13 +27,15 @@ export interface LoginView {
   lang: Lang;
   csrf: string;
   login?: string;
-  error?: 'failed' | 'missing' | 'expired' | 'too_many';
+  error?: 'failed' | 'missing' | 'expired' | 'too_many' | 'sso_unavailable';
   notice?: 'password_set' | 'signed_out' | 'session_ended';
+  /** The identity provider's label when single sign-on is configured (staff.oidc): a button leads there. */
+  sso?: string;
 }
 
 export function renderLogin(v: LoginView): string {
   const t = CONSOLE_STRINGS[v.lang];
-  const error = v.error === 'failed' ? t.signInFailed : v.error === 'missing' ? t.missingFields : v.error === 'expired' ? t.formExpired : v.error === 'too_many' ? t.tooMany : null;
+  const error = v.error === 'failed' ? t.signInFailed : v.error === 'missing' ? t.missingFields : v.error === 'expired' ? t.formExpired : v.error === 'too_many' ? t.tooMany : v.error === 'sso_unavailable' ? t.ssoUnavailable : null;
   const notice = v.notice === 'password_set' ? t.passwordSetDone : v.notice === 'signed_out' ? t.signedOut : v.notice === 'session_ended' ? t.sessionEnded : null;
   return frame(v.lang, t.loginTitle, '/console/login', `
 <h1>${esc(t.loginTitle)}</h1>
@@ -45,8 +47,11 @@ ${hidden('csrf', v.csrf)}${hidden('lang', v.lang)}
 <label for="password">${esc(t.password)}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${error ? ' aria-invalid="true"' : ''}>
 <button type="submit">${esc(t.signIn)}</button>
-</form>`);
+</form>${v.sso ? `
+<p><a class="button" href="${esc(withLangOf('/console/login/oidc', v.lang))}">${esc(t.ssoSignIn(v.sso))}</a></p>` : ''}`);
 }
+
+const withLangOf = (path: string, lang: Lang) => (lang === 'zh' ? path : `${path}?lang=${lang}`);
 
 export interface SetPasswordView {
   lang: Lang;
