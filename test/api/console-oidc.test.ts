@@ -20,10 +20,16 @@ interface TestProvider {
   issuer: string;
   /** A provider account (its id is what one types at its login form) and the claims it asserts. */
   accounts: Map<string, Record<string, string>>;
+  /** Calls of its userinfo endpoint so far. */
+  userinfoCalls: number;
   close: () => Promise<void>;
 }
 
-async function startProvider(): Promise<TestProvider> {
+/**
+ * A provider on 127.0.0.1. By default it follows the core spec's rule that profile claims asked for
+ * by scope go to userinfo, not the ID token; with `loginInIdToken` it puts them in the ID token too.
+ */
+async function startProvider(o: { loginInIdToken?: boolean } = {}): Promise<TestProvider> {
   const name = 'oidc-provider'; // an ES module without types: loaded as Node loads it
   const { default: Provider } = await import(name);
   const server = http.createServer();
@@ -37,9 +43,15 @@ async function startProvider(): Promise<TestProvider> {
     cookies: { keys: ['a-cookie-key-for-the-test-provider'] },
     ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600 },
     features: { devInteractions: { enabled: true } },
+    conformIdTokenClaims: !o.loginInIdToken,
   });
-  server.on('request', provider.callback());
-  return { issuer, accounts, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const handle = provider.callback();
+  const op: TestProvider = { issuer, accounts, userinfoCalls: 0, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url?.startsWith('/me')) op.userinfoCalls += 1;
+    handle(req, res);
+  });
+  return op;
 }
 
 /** Cookies by name (enough for one browser on two sites): a Set-Cookie that expires one removes it. */
@@ -107,11 +119,14 @@ describe('console single sign-on (OpenID Connect)', () => {
   let op: TestProvider;
   let app: App;
 
+  const appFor = (provider: TestProvider) => {
+    const oidc = { issuer: provider.issuer, clientId: CLIENT.id, clientSecret: CLIENT.secret, label: '法院统一身份认证' };
+    return buildApp({ ...testEnv(), config: testConfig({ staff: { oidc }, ...(testEnv().embedded ? { db: { embeddedDir: 'memory://' } } : {}) }) });
+  };
+
   before(async () => {
     op = await startProvider();
-    const oidc = { issuer: op.issuer, clientId: CLIENT.id, clientSecret: CLIENT.secret, label: '法院统一身份认证' };
-    const config = testConfig({ staff: { oidc }, ...(testEnv().embedded ? { db: { embeddedDir: 'memory://' } } : {}) });
-    app = buildApp({ ...testEnv(), config });
+    app = appFor(op);
     // The provider is on 127.0.0.1, which test/support/hooks.ts already lets through nock (loopback only).
   });
   after(async () => {
@@ -149,6 +164,23 @@ describe('console single sign-on (OpenID Connect)', () => {
     expect(signedIn[0].actor_id).to.equal(p.login);
     expect(afterOf(signedIn[0])).to.include({ method: 'oidc', subject: account });
     expect(await sessionRowsOf(p.login)).to.have.length(1);
+    expect(op.userinfoCalls, 'the login claim came from userinfo').to.equal(1);
+  });
+
+  it('when the provider puts the login claim in the ID token itself, then the sign-in works without asking userinfo', async () => {
+    const other = await startProvider({ loginInIdToken: true });
+    try {
+      const p = await aPerson();
+      const account = `op-${rnd()}`;
+      other.accounts.set(account, { preferred_username: p.login });
+      const { res } = await ssoSignIn(appFor(other), other, account);
+      expect(res.status, res.text).to.equal(303);
+      const me = await request(testEnv().app).get('/v1/me').set('cookie', sessionCookieOf(res.headers['set-cookie'] as unknown as string[]));
+      expect(me.body.person).to.deep.equal({ login: p.login, name: p.name });
+      expect(other.userinfoCalls).to.equal(0);
+    } finally {
+      await other.close();
+    }
   });
 
   it('when the provider vouches for a login we do not know or a disabled person, then each gets the wrong-password page, no session, and the audit says why', async () => {
