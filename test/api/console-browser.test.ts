@@ -1,41 +1,26 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import AxeBuilder from '@axe-core/playwright';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createStaffCommand } from '../../src/staff/commands';
+import { browserOn, chromiumAvailable, seriousViolations, type BrowserOnApp } from '../support/browser';
 import { testEnv } from '../support/env';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Staff sign-in in a real browser: the set-password link, the form, the console and sign-out, served by the app over loopback. */
 describe('console sign-in in a real browser', function () {
   this.timeout(60_000); // a browser start and an axe run on a shared 2-core machine
+  let on: BrowserOnApp | null = null;
   let browser: Browser;
-  let server: http.Server;
   let base: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.warn(`skipping the browser checks: ${CHROMIUM} is not installed`); // CI installs it (.ci/run)
-      this.skip();
-    }
-    server = http.createServer(testEnv().app).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    if (!chromiumAvailable()) this.skip();
+    on = await browserOn(testEnv().app);
+    ({ browser, base } = on);
   });
   after(async () => {
-    await browser?.close();
-    if (server) await new Promise((r) => server.close(r));
+    await on?.close();
   });
 
-  const seriousOf = async (page: import('playwright-core').Page) =>
-    (await new AxeBuilder({ page }).analyze()).violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  const seriousOf = seriousViolations;
 
   it('when a new person follows their link, chooses a password and signs in, then the console names them, and signing out ends the session', async () => {
     const login = `browser-${Math.random().toString(36).slice(2, 8)}`;

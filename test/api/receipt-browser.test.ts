@@ -1,15 +1,9 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import AxeBuilder from '@axe-core/playwright';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { aCase, anInvoice, aPayment, api, auth } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
+import { browserOn, chromiumAvailable, seriousViolations, type BrowserOnApp } from '../support/browser';
 import { anEvent, anIntent, aRefund, deliver, expectStripeStubsUsed, formBody, stripeApi } from '../support/stripe';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /**
  * The receipt as a litigant's phone shows it: a real browser at 320 CSS px, the page served by the
@@ -18,28 +12,21 @@ const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-backgrou
  */
 describe('the receipt in a real browser (320 px wide)', function () {
   this.timeout(60_000); // a browser start and an axe run on a shared 2-core machine
+  let on: BrowserOnApp | null = null;
   let browser: Browser;
-  let server: http.Server;
   let base: string;
   let cs: string, clerk: string, approver: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      // CI installs it (.ci/run); locally: apt-get install -y chromium
-      console.warn(`skipping the browser checks: ${CHROMIUM} is not installed`);
-      this.skip();
-    }
+    if (!chromiumAvailable()) this.skip();
     cs = await keyFor('case_system');
     clerk = await keyFor('clerk', ['1411']);
     approver = await keyFor('approver', ['1411']);
-    server = http.createServer(testEnv().app).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    on = await browserOn(testEnv().app);
+    ({ browser, base } = on);
   });
   after(async () => {
-    await browser?.close();
-    if (server) await new Promise((r) => server.close(r));
+    await on?.close();
   });
   afterEach(expectStripeStubsUsed);
 
@@ -88,9 +75,7 @@ describe('the receipt in a real browser (320 px wide)', function () {
         expect(body).to.include(lang === 'zh' ? '支付宝' : 'Alipay');
         expect(body).to.match(lang === 'zh' ? /实缴合计\s*¥1,150\.00/ : /Net paid\s*¥1,150\.00/);
         expect(body).to.match(lang === 'zh' ? /已退合计\s*¥1,150\.00/ : /Total refunded\s*¥1,150\.00/);
-        const axe = await new AxeBuilder({ page }).analyze();
-        const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-        expect(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`)).to.deep.equal([]);
+        expect(await seriousViolations(page)).to.deep.equal([]);
       } finally {
         await context.close();
       }
