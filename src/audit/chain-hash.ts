@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 
 /**
- * The chain's hash, recomputed independently of the database (the trigger of migration
- * 20261201100000 computes the same): hash = SHA-256(previous hash ‖ UTF-8(message)), where
+ * The chain's hash, recomputed independently of the database (the triggers of migration
+ * 20261201100000, as replaced by 20261201130000, compute the same): hash = SHA-256(previous hash ‖ UTF-8(message)), where
  * message = F(table) F(chain) F(seq) F(column)… and F(null) = "~", F(v) = byteLength(v) ":" v.
  * Column values are their Postgres text forms; timestamps are microseconds since the Unix epoch;
  * jsonb is its canonical text output.

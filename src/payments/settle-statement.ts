@@ -48,6 +48,7 @@ export class ConcurrentChangeError extends Error {}
  * events' payloads as a jsonb array: the text never varies, so it is prepared once per connection.
  * The hash chains' heads of the courts it appends to (migration 20261201100000) are locked first,
  * in one order, before any ledger or audit row: two statements over the same courts queue, never deadlock.
+ * A payment's audit row carries the payment's court, so the chain trigger need not look it up.
  */
 const SETTLE_SQL = `with
 x as (
@@ -76,7 +77,7 @@ pay as (
     = (select r.status, r.settled_amount, r.settled_at, r.failure_reason, r.checkout_session_id, r.checkout_closed_at, r.payment_intent_id, r.charge_id,
       r.payment_method_type, r.flagged_at, r.flag_reason, r.updated_at from jsonb_populate_record(p, go_pay.payment) r)
   from go_pay where p.id = go_pay.payment_id and p.xmin = go_pay.payment_version::xid and go_pay.payment is not null
-  returning go_pay.n, go_pay.posting, go_pay.audit, go_pay.callbacks
+  returning go_pay.n, go_pay.posting, go_pay.audit, go_pay.callbacks, p.public_id, p.court_code
 ),
 held as (
   select go.n from payments p join go on p.id = go.payment_id and p.xmin = go.payment_version::xid
@@ -84,7 +85,7 @@ held as (
 ),
 heads as (
   select h.chain from chain_heads h
-   where h.chain in (select p.court_code from go_pay join payments p on p.id = go_pay.payment_id where go_pay.posting is not null or go_pay.audit is not null)
+   where h.chain in (select pay.court_code from pay where pay.posting is not null or pay.audit is not null)
    order by h.chain for update of h
 ),
 lt as (
@@ -100,8 +101,9 @@ le as (
     from pay join lt on lt.payment_id = (pay.posting ->> 'payment_id')::bigint, jsonb_to_recordset(pay.posting -> 'lines') as l(account text, amount bigint)
 ),
 aud as (
-  insert into audit_events (actor_type, actor_id, action, entity_type, entity_id, request_id, before, after)
-  select a.actor_type, a.actor_id, a.action, a.entity_type, a.entity_id, a.request_id, a.before, a.after
+  insert into audit_events (actor_type, actor_id, action, entity_type, entity_id, request_id, before, after, court_code)
+  select a.actor_type, a.actor_id, a.action, a.entity_type, a.entity_id, a.request_id, a.before, a.after,
+      case when a.entity_type = 'payment' and a.entity_id = pay.public_id then pay.court_code end
     from pay, jsonb_to_record(pay.audit) as a(actor_type text, actor_id text, action text, entity_type text, entity_id text, request_id text, before jsonb, after jsonb)
    where pay.audit is not null and (select count(*) from heads) >= 0
 ),
