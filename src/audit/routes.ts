@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { isoDate } from '../http/validate';
 import { listAuditEvents, type AuditFilter } from './events';
 
@@ -20,7 +21,7 @@ export const auditRoutes: RouteDef[] = [
       limit: Joi.number().integer().min(1).max(500).default(50),
       cursor: Joi.string().max(200),
     }),
-    responses: { 200: '{ data: [{ id, occurredAt, courtCode, actor: { type, id }, action, entity: { type, id }, requestId, before, after, chain: { name, seq, hash } }], nextCursor }' },
+    responses: { 200: json('{ data: [{ id, occurredAt, courtCode, actor: { type, id }, action, entity: { type, id }, requestId, before, after, chain: { name, seq, hash } }], nextCursor }', listOf(ref('AuditEvent'))) },
     async read({ db, config, principal, query }) {
       return { status: 200, body: await listAuditEvents(db, config, principal, query as AuditFilter) };
     },

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import type { RouteDef } from '../http/route';
+import { json, ref } from '../http/schemas';
 import { CASE_TYPES, PARTY_ROLES, PROCEDURES, presentCase, upsertCase, type CaseInput } from './cases';
 import { caseFeeStatus } from './fee-status';
 import { OUTCOMES, recordOutcome, type OutcomeInput } from './outcome';
@@ -31,7 +32,7 @@ export const caseRoutes: RouteDef[] = [
     access: ['case_system'],
     params: caseNumberParam,
     body: caseBody,
-    responses: { 200: 'the case, updated', 201: 'the case, registered' },
+    responses: { 200: json('the case, updated', ref('Case')), 201: json('the case, registered', ref('Case')) },
     async write({ params, body, principal, config }, tx) {
       const { created, row } = await upsertCase(tx, config, principal, params.caseNumber, body as CaseInput);
       return { status: created ? 201 : 200, body: presentCase(row) };
@@ -60,7 +61,7 @@ export const caseRoutes: RouteDef[] = [
         .max(10),
       note: Joi.string().trim().max(1000),
     }),
-    responses: { 201: '{ caseNumber, outcome, effectiveDate, caseStatus, refunds: [refund with dueDate], invoicesLowered: [{ id, amountBefore, amountAfter, status }], invoicesIssued: [invoice for a party’s judged share], unbilled: [{ invoiceId, role, sharePercent, amount, reason }] }' },
+    responses: { 201: json('{ caseNumber, outcome, effectiveDate, caseStatus, refunds: [refund with dueDate], invoicesLowered: [{ id, amountBefore, amountAfter, status }], invoicesIssued: [invoice for a party’s judged share], unbilled: [{ invoiceId, role, sharePercent, amount, reason }] }', ref('CaseOutcome')) },
     async write({ params, body, principal, config }, tx) {
       return { status: 201, body: await recordOutcome(tx, config, principal, params.caseNumber, body as OutcomeInput) };
     },
@@ -72,7 +73,7 @@ export const caseRoutes: RouteDef[] = [
     tag: 'cases',
     access: ['case_system', 'clerk', 'finance'],
     params: caseNumberParam,
-    responses: { 200: '{ caseNumber, courtCode, totals: { due, paid, refunded, outstanding }, status, invoices }' },
+    responses: { 200: json('{ caseNumber, courtCode, totals: { due, paid, refunded, outstanding }, status, invoices }', ref('CaseFeeStatus')) },
     async read({ db, config, principal, params }) {
       return { status: 200, body: await caseFeeStatus(db, config, principal, params.caseNumber) };
     },

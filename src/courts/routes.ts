@@ -1,5 +1,6 @@
 import { courtFilter } from '../auth/principal';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { listCourts } from './courts';
 
 export const courtRoutes: RouteDef[] = [
@@ -9,7 +10,7 @@ export const courtRoutes: RouteDef[] = [
     summary: 'The courts this key may see',
     tag: 'courts',
     access: 'any_key',
-    responses: { 200: '{ data: [{ code, name, level, timeZone }] }' },
+    responses: { 200: json('{ data: [{ code, name, level, timeZone, designation }] }', listOf(ref('Court'), false)) },
     async read({ db, principal }) {
       const courts = await listCourts(db, courtFilter(principal));
       return { status: 200, body: { data: courts.map(({ code, name, level, timeZone, designation }) => ({ code, name, level, timeZone, designation })) } };

@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { assertCourtInScope } from '../auth/principal';
 import { requireCourt } from '../courts/courts';
 import type { RouteDef } from '../http/route';
+import { json, ref } from '../http/schemas';
 import { isoDate } from '../http/validate';
 import { FEE_KINDS, HALVINGS } from './compute';
 import { quoteFee, type QuoteRequest } from './quote';
@@ -34,7 +35,7 @@ export const feeRoutes: RouteDef[] = [
     tag: 'fees',
     access: 'any_key',
     body: quoteBody,
-    responses: { 200: '{ amount, currency, scheduleVersion, breakdown: [{ from, to, rate, amount }] }' },
+    responses: { 200: json('{ courtCode, amount, currency, scheduleVersion, breakdown: [{ from, to, rate, amount }] }', ref('Quote')) },
     async read({ body, principal, config }) {
       const req = body as QuoteRequest;
       requireCourt(config, req.courtCode);

@@ -27,10 +27,12 @@ import { DatabaseUnavailableError, NotFoundError } from '../shared/errors';
 import { createMetrics } from './metrics';
 import { mountRoutes } from './mount';
 import { authFailureLimiter } from './rate-limit';
-import { buildOpenApi, renderDocs } from './openapi';
+import { renderDocs } from './docs-page';
+import { buildOpenApi } from './openapi';
 import { problemHandler } from './problem';
 import { requestContext } from './request-context';
 import type { RouteDef } from './route';
+import { json, ref } from './schemas';
 
 export interface AppDeps {
   knex: Knex;
@@ -62,13 +64,13 @@ function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
   let migrated = false;
   return [
     {
-      method: 'get', path: '/healthz', summary: 'The process is alive', tag: 'service', access: 'public', responses: { 200: '{ status: "ok" }' },
+      method: 'get', path: '/healthz', summary: 'The process is alive', tag: 'service', access: 'public', responses: { 200: json('{ status: "ok" }', ref('Status')) },
       async read() {
         return { status: 200, body: { status: 'ok' } };
       },
     },
     {
-      method: 'get', path: '/readyz', summary: 'Database reachable and migrations current', tag: 'service', access: 'public', responses: { 200: 'ready', 503: 'not ready' },
+      method: 'get', path: '/readyz', summary: 'Database reachable and migrations current', tag: 'service', access: 'public', responses: { 200: json('ready', ref('Status')), 503: json('not ready: { status: "migrations_pending" }, or a problem when the database is unreachable', { oneOf: [ref('Status'), ref('Problem')] }) },
       async read({ db }) {
         try {
           await db.raw('select 1');
@@ -89,7 +91,7 @@ function serviceRoutes(deps: AppDeps, parts: ServiceParts): RouteDef[] {
       },
     },
     {
-      method: 'get', path: '/openapi.json', summary: 'This API described (OpenAPI 3)', tag: 'service', access: 'public', responses: { 200: 'OpenAPI document' },
+      method: 'get', path: '/openapi.json', summary: 'This API described (OpenAPI 3)', tag: 'service', access: 'public', responses: { 200: json('OpenAPI document', { type: 'object', required: ['openapi', 'paths'] }) },
       async read() {
         return { status: 200, body: parts.openapi() };
       },
@@ -135,7 +137,7 @@ export function buildApp(deps: AppDeps): App {
   const consolePages = [...consoleRoutes(sessions, signInLimiter), ...oidcRoutes(sessions, signInLimiter, deps.config)];
   const documented = [...service, ...landingRoutes(Boolean(deps.sandboxPages)), ...apiRoutes(deps.processor), ...webhooks, ...pageRoutes(deps.processor), ...consolePages];
   const openapi = buildOpenApi(documented, deps.config.publicBaseUrl);
-  const docs = renderDocs(documented);
+  const docs = renderDocs(openapi);
   // HSTS and upgrade-insecure-requests only where the service is reached over https: on plain-HTTP
   // development they would have the browser upgrade http://localhost requests to https, which no one answers.
   const https = deps.config.env === 'production' || new URL(deps.config.publicBaseUrl).protocol === 'https:';

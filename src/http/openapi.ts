@@ -1,5 +1,6 @@
 import type Joi from 'joi';
 import type { RouteDef } from './route';
+import { COMPONENTS, type ResponseDoc } from './schemas';
 
 type Schema = Record<string, unknown>;
 interface Description {
@@ -61,7 +62,20 @@ function describe(schema: Joi.Schema | undefined): Description | undefined {
   return schema ? (schema.describe() as unknown as Description) : undefined;
 }
 
-const PROBLEM = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
+const PROBLEM = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+const JSON_TYPES = new Set(['application/json', undefined]);
+
+/** One documented response: a JSON success with its declared schema; an error as the shared Problem; a page as text. */
+function responseOf(r: RouteDef, status: number, doc: string | ResponseDoc): Record<string, unknown> {
+  const { description, schema } = typeof doc === 'string' ? { description: doc, schema: undefined } : doc;
+  if (schema) return { description, content: { [r.produces ?? 'application/json']: { schema } } };
+  if (status >= 300 && status < 400) return { description, headers: { Location: { schema: { type: 'string' } } } };
+  if (status >= 400 && JSON_TYPES.has(r.produces)) return { description, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+  if (!JSON_TYPES.has(r.produces)) return { description, content: { [r.produces!]: { schema: { type: 'string' } } } };
+  // A JSON success described only in prose: the document says so, and a test refuses it.
+  return { description, content: { 'application/json': {} } };
+}
 
 export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Schema {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -75,11 +89,10 @@ export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Sc
       ...(r.method === 'post' && 'write' in r ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } }] : []),
     ];
     const responses: Record<string, unknown> = {};
-    for (const [status, description] of Object.entries(r.responses)) {
-      responses[status] = { description, content: { [r.produces ?? 'application/json']: {} } };
-    }
+    for (const [status, doc] of Object.entries(r.responses)) responses[status] = responseOf(r, Number(status), doc);
     if (r.access !== 'public') Object.assign(responses, { 401: PROBLEM, 403: PROBLEM });
     if (r.params || r.query || r.body) responses[422] = PROBLEM;
+    if (r.params && JSON_TYPES.has(r.produces)) responses[404] ??= { ...PROBLEM, description: 'not found' };
     (paths[r.path] ??= {})[r.method] = {
       summary: r.summary,
       tags: [r.tag],
@@ -100,30 +113,9 @@ export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Sc
         // A signed-in person's browser session (/console/login); a change made with it also carries X-CSRF-Token.
         staffSession: { type: 'apiKey', in: 'cookie', name: 'courtpay_session', description: 'named __Host-courtpay_session in production' },
       },
-      schemas: {
-        Problem: {
-          type: 'object',
-          properties: {
-            type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-          },
-        },
-      },
+      schemas: COMPONENTS,
     },
     security: [{ apiKey: [] }],
     paths,
   };
-}
-
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
-/** A plain page listing the API from the same routes — no script, no CDN. */
-export function renderDocs(routes: readonly RouteDef[]): string {
-  const rows = routes
-    .map((r) => `<tr><td><code>${r.method.toUpperCase()}</code></td><td><code>${esc(r.path)}</code></td><td>${esc(r.access === 'public' || r.access === 'any_key' ? r.access.replace('_', ' ') : r.access.join(', '))}</td><td>${esc(r.summary)}</td></tr>`)
-    .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>courtpay API</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}</style></head>
-<body><h1>courtpay API</h1><p>Authenticate with <code>Authorization: Bearer &lt;api key&gt;</code>. Amounts are integer fen. Errors are <code>application/problem+json</code>. The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>
-<table><thead><tr><th>method</th><th>path</th><th>who</th><th>what</th></tr></thead><tbody>${rows}</tbody></table></body></html>`;
 }

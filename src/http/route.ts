@@ -3,6 +3,7 @@ import type Joi from 'joi';
 import type { Knex } from 'knex';
 import type { Principal, Role } from '../auth/principal';
 import type { Config } from '../config';
+import type { ResponseDoc } from './schemas';
 
 /** Who may call a route: nobody needs a key, any valid key, or one of these roles. */
 export type Access = 'public' | 'any_key' | readonly Role[];
@@ -34,8 +35,11 @@ interface BaseRoute {
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   body?: Joi.Schema;
-  /** Documented responses besides errors: status → description. */
-  responses: Record<number, string>;
+  /**
+   * Documented responses: status → description, or (for a JSON body) description and schema — every
+   * success answer of a JSON route declares its schema; 4xx/5xx are the shared Problem.
+   */
+  responses: Record<number, string | ResponseDoc>;
   /** The response is not JSON (HTML pages, Prometheus text). */
   produces?: string;
   /** A signed-in person's session cookie is accepted as well as a key (src/staff: GET /v1/me only, for now). */

@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { requireCaseNumber } from '../cases/cases';
 import { feeBasisKeys } from '../fees/routes';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { isoDate } from '../http/validate';
 import { cancelInvoice, getInvoice, issueInvoice, listInvoices, type IssueInput, type ListFilter } from './invoices';
 import { approveRemission, listRemissions, recordRemission, rejectRemission, type RemissionInput, type RemissionListFilter } from './remissions';
@@ -52,7 +53,7 @@ export const invoiceRoutes: RouteDef[] = [
     access: ['case_system'],
     params: caseNumberParam,
     body: issueBody,
-    responses: { 201: 'the invoice, with amount, breakdown, dueDate and paymentUrl' },
+    responses: { 201: json('the invoice, with amount, breakdown, dueDate and paymentUrl', ref('Invoice')) },
     async write({ params, body, principal, config }, tx) {
       const invoice = await issueInvoice(tx, config, principal, params.caseNumber, body as IssueInput);
       return { status: 201, body: invoice, headers: { location: `/v1/invoices/${invoice.id}` } };
@@ -65,7 +66,7 @@ export const invoiceRoutes: RouteDef[] = [
     tag: 'invoices',
     access: READERS,
     query: listQuery,
-    responses: { 200: '{ data: [invoice], nextCursor }' },
+    responses: { 200: json('{ data: [invoice], nextCursor }', listOf(ref('InvoiceSummary'))) },
     async read({ db, config, principal, query }) {
       const f = query as ListFilter;
       const canonical = f.caseNumber ? requireCaseNumber(f.caseNumber).canonical : undefined;
@@ -79,7 +80,7 @@ export const invoiceRoutes: RouteDef[] = [
     tag: 'invoices',
     access: READERS,
     params: invoiceIdParam,
-    responses: { 200: 'the invoice' },
+    responses: { 200: json('the invoice', ref('InvoiceDetail')) },
     async read({ db, config, principal, params }) {
       return { status: 200, body: await getInvoice(db, config, principal, params.invoiceId) };
     },
@@ -92,7 +93,7 @@ export const invoiceRoutes: RouteDef[] = [
     access: ['case_system', 'clerk'],
     params: invoiceIdParam,
     body: Joi.object({ reason: Joi.string().trim().max(500) }),
-    responses: { 200: 'the cancelled invoice' },
+    responses: { 200: json('the cancelled invoice', ref('Invoice')) },
     async write({ params, body, principal, config }, tx) {
       return { status: 200, body: await cancelInvoice(tx, config, principal, params.invoiceId, (body as { reason?: string }).reason) };
     },
@@ -107,8 +108,8 @@ export const invoiceRoutes: RouteDef[] = [
     params: invoiceIdParam,
     body: remissionBody,
     responses: {
-      200: 'a case system\'s decision (a key with no person), applied: the invoice with the new amount due, the statutory amount beside it, and `remission`',
-      202: 'entered by a person (a session, or a key with an owner): `remission` is pending a second person\'s approval; the invoice is unchanged',
+      200: json('a case system\'s decision (a key with no person), applied: the invoice with the new amount due, the statutory amount beside it, and `remission`', ref('InvoiceWithRemission')),
+      202: json('entered by a person (a session, or a key with an owner): `remission` is pending a second person\'s approval; the invoice is unchanged', ref('InvoiceWithRemission')),
     },
     async write({ params, body, principal, config }, tx) {
       const r = await recordRemission(tx, config, principal, params.invoiceId, body as RemissionInput);
@@ -128,7 +129,7 @@ export const invoiceRoutes: RouteDef[] = [
       limit: Joi.number().integer().min(1).max(500).default(50),
       cursor: Joi.string().max(200),
     }),
-    responses: { 200: '{ data: [remission with invoiceId, courtCode, caseNumber], nextCursor }' },
+    responses: { 200: json('{ data: [remission with invoiceId, courtCode, caseNumber], nextCursor }', listOf(ref('RemissionListed'))) },
     async read({ db, config, principal, query }) {
       return { status: 200, body: await listRemissions(db, config, principal, query as RemissionListFilter) };
     },
@@ -142,7 +143,7 @@ export const invoiceRoutes: RouteDef[] = [
     sessions: true,
     params: remissionIdParam,
     body: Joi.object({ note: Joi.string().trim().max(1000) }),
-    responses: { 200: 'the invoice with the new amount due, and `remission` (approved)', 403: 'own_remission: the person who entered it', 409: 'not pending, or the invoice is no longer unpaid' },
+    responses: { 200: json('the invoice with the new amount due, and `remission` (approved)', ref('InvoiceWithRemission')), 403: 'own_remission: the person who entered it', 409: 'not pending, or the invoice is no longer unpaid' },
     async write({ params, body, principal, config }, tx) {
       const r = await approveRemission(tx, config, principal, params.remissionId, (body as { note?: string }).note);
       return { status: 200, body: { ...r.invoice, remission: r.remission } };
@@ -157,7 +158,7 @@ export const invoiceRoutes: RouteDef[] = [
     sessions: true,
     params: remissionIdParam,
     body: Joi.object({ note: Joi.string().trim().min(1).max(1000).required() }),
-    responses: { 200: 'the invoice, and `remission` (rejected)', 403: 'own_remission', 409: 'not pending' },
+    responses: { 200: json('the invoice, and `remission` (rejected)', ref('InvoiceWithRemission')), 403: 'own_remission', 409: 'not pending' },
     async write({ params, body, principal, config }, tx) {
       const r = await rejectRemission(tx, config, principal, params.remissionId, (body as { note: string }).note);
       return { status: 200, body: { ...r.invoice, remission: r.remission } };

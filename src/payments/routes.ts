@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { assertCanSee } from '../auth/principal';
 import type { RouteDef } from '../http/route';
+import { json, ref } from '../http/schemas';
 import { NotFoundError } from '../shared/errors';
 import { presentPayment, type PaymentRow } from './payment-store';
 
@@ -12,7 +13,7 @@ export const paymentRoutes: RouteDef[] = [
     tag: 'payments',
     access: ['clerk', 'finance', 'case_system'],
     params: Joi.object({ paymentId: Joi.string().pattern(/^pay_[A-Za-z0-9]{1,40}$/).required() }),
-    responses: { 200: 'the payment' },
+    responses: { 200: json('the payment', ref('Payment')) },
     async read({ db, principal, params }) {
       const row = await db('payments as p')
         .join('invoices as i', 'i.id', 'p.invoice_id')

@@ -6,6 +6,7 @@ import { requireCourt } from '../courts/courts';
 import type { Queryable } from '../db';
 import { decodeCursor, encodeCursor, pageOf, withinCourts } from '../http/lists';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { isoDate } from '../http/validate';
 import type { Processor } from '../payments/processor';
 import { ConflictError } from '../shared/errors';
@@ -58,7 +59,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
     {
       method: 'post', path: '/v1/reconciliations', summary: 'Run (or rerun, replacing its results) the reconciliation of a court-day; without courtCode every court in scope, and for an all-courts key the account-level run (every processor line; unattributed ones reported)', tag: 'reconciliation', access: ['finance'],
       body: Joi.object({ date: isoDate().required(), courtCode: Joi.string().pattern(/^\d{4,6}$/) }),
-      responses: { 201: '{ data: [run] } — completed or failed (with failureReason)', 409: 'a run of that court-day is in progress' },
+      responses: { 201: json('{ data: [run] } — completed or failed (with failureReason)', listOf(ref('ReconciliationRun'), false)), 409: 'a run of that court-day is in progress' },
       async read({ db, config, principal, body }) {
         const courts = courtsFor(config, principal, body.courtCode);
         // Every court, asked by a key that sees every court: the account-level run of the day too.
@@ -86,7 +87,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
         limit: Joi.number().integer().min(1).max(200).default(50),
         cursor: Joi.string().max(200),
       }),
-      responses: { 200: '{ data: [run], nextCursor }' },
+      responses: { 200: json('{ data: [run], nextCursor }', listOf(ref('ReconciliationRun'))) },
       async read({ db, config, principal, query }) {
         const q = db<RunRow>('reconciliation_runs');
         withinCourts(q, 'court_code', config, principal, query.courtCode);
@@ -99,7 +100,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
     },
     {
       method: 'get', path: '/v1/reconciliations/{runId}', summary: 'One run: totals, checks and counts by discrepancy kind', tag: 'reconciliation', access: ['finance'],
-      params: runIdParam, responses: { 200: 'the run' },
+      params: runIdParam, responses: { 200: json('the run', ref('ReconciliationRun')) },
       async read({ db, principal, params }) {
         const run = await loadVisibleRun(db, principal, params.runId);
         return { status: 200, body: presentRun(run, await countsByKind(db, run.id)) };
@@ -114,7 +115,7 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
         limit: Joi.number().integer().min(1).max(500).default(100),
         cursor: Joi.string().max(200),
       }),
-      responses: { 200: '{ data: [item], nextCursor } or text/csv', 409: 'the run has not completed' },
+      responses: { 200: json('{ data: [item], nextCursor } or text/csv', listOf(ref('ReconciliationItem'))), 409: 'the run has not completed' },
       produces: 'application/json, text/csv',
       async read({ db, principal, params, query, req, res }) {
         const run = await loadVisibleRun(db, principal, params.runId);
@@ -135,8 +136,8 @@ export function reconciliationRoutes(processor: Processor): RouteDef[] {
       params: Joi.object({ itemId: Joi.string().pattern(/^reci_[A-Za-z0-9]{1,40}$/).required() }),
       body: Joi.object({ note: Joi.string().trim().min(1).max(2000).required() }),
       responses: {
-        200: 'the item, resolved',
-        202: 'over the amount: the item with `proposal` (still open), awaiting a second person\'s call on this route',
+        200: json('the item, resolved', ref('ReconciliationItem')),
+        202: json('over the amount: the item with `proposal` (still open), awaiting a second person\'s call on this route', ref('ReconciliationItem')),
         403: 'person_required (over the amount, a key with no person) or own_resolution (the proposer confirming)',
         409: 'already resolved',
       },

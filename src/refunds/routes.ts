@@ -6,6 +6,7 @@ import { courtToday } from '../courts/courts';
 import { courtTimeZone } from '../invoices/present';
 import type { Queryable } from '../db';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { pageOf, withinCourts } from '../http/lists';
 import type { Processor } from '../payments/processor';
 import { actorOf, personOf } from '../auth/maker-checker';
@@ -58,7 +59,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
   };
   return [
     {
-      method: 'get', path: '/v1/refund-reasons', summary: 'Refund reason codes and labels', tag: 'refunds', access: 'any_key', responses: { 200: '{ data: [{ code, label: { zh, en } }] }' },
+      method: 'get', path: '/v1/refund-reasons', summary: 'Refund reason codes and labels', tag: 'refunds', access: 'any_key', responses: { 200: json('{ data: [{ code, label: { zh, en }, noteRequired }] }', listOf(ref('RefundReason'), false)) },
       async read() {
         return { status: 200, body: { data: REFUND_REASON_CODES.map((code) => ({ code, label: REFUND_REASONS[code], noteRequired: code === 'other' })) } };
       },
@@ -72,7 +73,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
         note: Joi.string().trim().max(1000),
         expectedRefundableAmount: Joi.number().integer().min(0),
       }),
-      responses: { 201: 'the refund, requested', 412: 'expectedRefundableAmount is stale' },
+      responses: { 201: json('the refund, requested', ref('RefundRequested')), 412: 'expectedRefundableAmount is stale' },
       async write({ params, body, principal, config }, tx) {
         const { row, payment, refundableAfter } = await requestRefund(tx, config, { publicId: params.paymentId }, body as RefundRequest, { requestedBy: actorOf(principal), person: personOf(principal), origin: 'clerk' }, principal);
         return { status: 201, body: { ...presentRefund(row, { payment_public_id: payment.public_id }, today(config, row.court_code)), refundableAfter } };
@@ -81,7 +82,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
     {
       method: 'post', path: '/v1/refunds/{refundId}/approve', summary: 'Approve (not your own request) and submit to the processor', tag: 'refunds', access: ['approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
-      responses: { 200: 'the refund, submitted (or settled)' },
+      responses: { 200: json('the refund, submitted (or settled)', ref('RefundWithHistory')) },
       async write({ params, body, principal, config }, tx) {
         const r = await approveRefund(tx, principal, params.refundId, (body as { note?: string }).note);
         return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
@@ -91,7 +92,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
     {
       method: 'post', path: '/v1/refunds/{refundId}/reject', summary: 'Reject a requested refund, with a note', tag: 'refunds', access: ['approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().min(1).max(1000).required() }),
-      responses: { 200: 'the refund, rejected' },
+      responses: { 200: json('the refund, rejected', ref('Refund')) },
       async write({ params, body, principal, config }, tx) {
         const r = await rejectRefund(tx, principal, params.refundId, (body as { note: string }).note);
         return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
@@ -100,7 +101,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
     {
       method: 'post', path: '/v1/refunds/{refundId}/cancel', summary: 'Cancel a refund not yet submitted (its requester, or an approver)', tag: 'refunds', access: ['clerk', 'approver'], sessions: true,
       params: refundIdParam, body: Joi.object({ note: Joi.string().trim().max(1000) }),
-      responses: { 200: 'the refund, cancelled', 409: 'the refund is submitting or later (it may have reached the processor): nothing changes' },
+      responses: { 200: json('the refund, cancelled', ref('Refund')), 409: 'the refund is submitting or later (it may have reached the processor): nothing changes' },
       async write({ params, body, principal, config }, tx) {
         const r = await cancelRefund(tx, principal, params.refundId, (body as { note?: string }).note);
         return { status: 200, body: presentRefund(r, {}, today(config, r.court_code)) };
@@ -108,7 +109,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
     },
     {
       method: 'get', path: '/v1/refunds/{refundId}', summary: 'One refund with its full history', tag: 'refunds', access: ['clerk', 'approver', 'finance'], sessions: true,
-      params: refundIdParam, responses: { 200: 'the refund and its history' },
+      params: refundIdParam, responses: { 200: json('the refund and its history', ref('RefundWithHistory')) },
       async read({ db, config, principal, params }) {
         return { status: 200, body: await refundWithHistory(db, config, principal, params.refundId) };
       },
@@ -123,7 +124,7 @@ export function refundRoutes(processor: Processor): RouteDef[] {
         limit: Joi.number().integer().min(1).max(500).default(50),
         cursor: Joi.string().max(200),
       }),
-      responses: { 200: '{ data: [refund], nextCursor }' },
+      responses: { 200: json('{ data: [refund], nextCursor }', listOf(ref('Refund'))) },
       async read({ db, config, principal, query }) {
         const f = query as ListQuery;
         const q = refundQuery(db);

@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import type { Principal } from '../auth/principal';
 import type { RouteDef } from '../http/route';
+import { json, listOf, ref } from '../http/schemas';
 import { pageOf } from '../http/lists';
 import { changeStaff, linkSettings } from './manage';
 import { createStaff, presentStaff, STAFF_ROLES, staffVisibleTo, type StaffChanges, type StaffInput, type StaffRow } from './staff-store';
@@ -30,14 +31,14 @@ export function whoAmI(p: Principal) {
 export const staffRoutes: RouteDef[] = [
   {
     method: 'get', path: '/v1/me', summary: 'Who the caller is: key or session, the person, roles and courts', tag: 'staff', access: 'any_key', sessions: true,
-    responses: { 200: '{ kind: "api_key" | "session", person: { login, name } | null, roles, courts: [...] | "all" }' },
+    responses: { 200: json('{ kind: "api_key" | "session", person: { login, name } | null, roles, courts: [...] | "all" }', ref('Me')) },
     async read({ principal }) {
       return { status: 200, body: whoAmI(principal), headers: { 'cache-control': 'no-store' } };
     },
   },
   {
     method: 'get', path: '/v1/staff', summary: 'Staff accounts this admin manages (every court of theirs within its own)', tag: 'staff', access: ADMIN,
-    query: Joi.object({ ...page, active: Joi.boolean() }), responses: { 200: '{ data: [{ login, name, roles, courts, active, passwordSet, lockedUntil }], nextCursor }' },
+    query: Joi.object({ ...page, active: Joi.boolean() }), responses: { 200: json('{ data: [{ login, name, roles, courts, active, passwordSet, lockedUntil }], nextCursor }', listOf(ref('Staff'))) },
     async read({ db, principal, query }) {
       const q = staffVisibleTo(db, principal);
       if (query.active !== undefined) q.where({ active: query.active });
@@ -48,7 +49,7 @@ export const staffRoutes: RouteDef[] = [
   {
     method: 'post', path: '/v1/staff', summary: 'Create a member of staff; the one-time set-password link is shown this once', tag: 'staff', access: ADMIN,
     body: createBody, shownOnce: ['setPasswordUrl'],
-    responses: { 201: 'the person, with `setPasswordUrl` and `setPasswordExpiresAt` (an Idempotency-Key replay: `setPasswordUrl` null)' },
+    responses: { 201: json('the person, with `setPasswordUrl` and `setPasswordExpiresAt` (an Idempotency-Key replay: `setPasswordUrl` null)', ref('Staff')) },
     async write({ body, principal, config }, tx) {
       const { staff, link } = await createStaff(tx, linkSettings(config), principal, body as StaffInput);
       return { status: 201, body: { ...presentStaff(staff), setPasswordUrl: link!.url, setPasswordExpiresAt: link!.expiresAt.toISOString() }, headers: { location: `/v1/staff/${staff.login}` } };
@@ -57,7 +58,7 @@ export const staffRoutes: RouteDef[] = [
   {
     method: 'patch', path: '/v1/staff/{login}', summary: 'Change name, roles, courts, disable/enable (a disabled person\'s sessions end at once), or issue a new set-password link', tag: 'staff', access: ADMIN,
     params: loginParam, body: updateBody, shownOnce: ['setPasswordUrl'],
-    responses: { 200: 'the person; with `resetPassword: true`, `setPasswordUrl` shown this once' },
+    responses: { 200: json('the person; with `resetPassword: true`, `setPasswordUrl` shown this once', ref('Staff')) },
     async write({ params, body, principal, config }, tx) {
       const u = await changeStaff(tx, config, principal, params.login, body as StaffChanges);
       const link = u.link ? { setPasswordUrl: u.link.url, setPasswordExpiresAt: u.link.expiresAt.toISOString() } : {};

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type Stripe from 'stripe';
 import type { Config } from '../config';
 import type { RouteDef } from '../http/route';
+import { json, ref } from '../http/schemas';
 import type { Processor } from '../payments/processor';
 import { AppError } from '../shared/errors';
 import { logger } from '../shared/logger';
@@ -44,7 +45,7 @@ export function webhookRoutes(processor: Processor): RouteDef[] {
       summary: 'Stripe events (signed); 2xx once recorded',
       tag: 'webhooks',
       access: 'public',
-      responses: { 200: '{ received: true, duplicate, status }', 400: 'bad or missing signature', 413: 'body over 1 MB', 500: 'recorded as failed; Stripe retries' },
+      responses: { 200: json('{ received: true, duplicate, status }', ref('WebhookReceipt')), 400: 'bad or missing signature', 413: 'body over 1 MB', 500: 'recorded as failed; Stripe retries' },
       // Manages its own transaction: the inbox claim and the event's effects commit together. Most
       // deliveries never get here: the lean endpoint (endpoint.ts) serves them ahead of Express.
       async read({ req, db, config }) {
