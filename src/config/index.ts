@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import cronParser from 'cron-parser';
 import Joi from 'joi';
 import { validateLocalAmounts, type LocalFeeAmounts } from '../fees/compute';
 
@@ -146,6 +147,25 @@ const localFees = Joi.object({
   enforcementNoAmount: Joi.number().integer().min(0),
 });
 
+/**
+ * A job's schedule, read by cron-parser as both job runners read it (the in-process timers and
+ * pg-boss), so what passes here is what runs. Five fields or a nickname (@daily): cron-parser alone
+ * would take "0 3 * *" as minute *, hour 0, day 3, and six fields as a seconds field, which pg-boss
+ * (checking its schedules once a minute) cannot keep.
+ */
+const cronExpression = Joi.string().custom((value: string, helpers) => {
+  const fields = value.trim().split(/\s+/);
+  if (fields.length !== 5 && !(fields.length === 1 && fields[0].startsWith('@'))) {
+    return helpers.message({ custom: '{{#label}} must have five fields (minute hour day month weekday) or be a nickname such as @daily' });
+  }
+  try {
+    cronParser.parseExpression(value, { tz: 'UTC' });
+  } catch (e) {
+    return helpers.message({ custom: '{{#label}} is not a cron expression ({{#reason}})' }, { reason: (e as Error).message });
+  }
+  return value;
+});
+
 const schema = Joi.object<Config>({
   env: Joi.string().valid('development', 'test', 'production').required(),
   http: Joi.object({
@@ -205,7 +225,7 @@ const schema = Joi.object<Config>({
   }).required(),
   payments: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),
-    sweepCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+    sweepCron: cronExpression.required(),
   }).required(),
   jobs: Joi.object({ enabled: Joi.boolean().required() }).required(),
   callbacks: Joi.object({
@@ -216,10 +236,10 @@ const schema = Joi.object<Config>({
     allowedHosts: Joi.array().items(Joi.string().hostname().allow(Joi.string().pattern(/^\.[a-z0-9.-]+$/))).required(),
     pollIntervalMs: Joi.number().integer().min(50).required(),
     batchSize: Joi.number().integer().min(1).max(500).required(),
-    overdueCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+    overdueCron: cronExpression.required(),
   }).required(),
   reconciliation: Joi.object({
-    cron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+    cron: cronExpression.required(),
     source: Joi.string().valid('list', 'report').required(),
     lateGraceDays: Joi.number().integer().min(0).max(30).required(),
     caseRecordsTimeoutMs: Joi.number().integer().min(100).required(),
@@ -246,9 +266,9 @@ const schema = Joi.object<Config>({
   idempotency: Joi.object({
     ttlHours: Joi.number().integer().min(1).max(720).required(),
     claimWaitMs: Joi.number().integer().min(1).max(60000).required(),
-    purgeCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required(),
+    purgeCron: cronExpression.required(),
   }).required(),
-  audit: Joi.object({ verifyCron: Joi.string().pattern(/^(\S+\s+){4}\S+$/).required() }).required(),
+  audit: Joi.object({ verifyCron: cronExpression.required() }).required(),
   refunds: Joi.object({
     sweepAfterMinutes: Joi.number().integer().min(1).required(),
     statutoryDueDays: Joi.number().integer().min(1).max(60).required(),

@@ -65,6 +65,44 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: base, dir })).to.throw(ConfigError, /courts\.1\.timeZone/);
   });
 
+  describe('job schedules (cron)', () => {
+    const settings: [string, (cron: string) => Record<string, unknown>][] = [
+      ['payments.sweepCron', (cron) => ({ payments: { sweepCron: cron } })],
+      ['callbacks.overdueCron', (cron) => ({ callbacks: { overdueCron: cron } })],
+      ['reconciliation.cron', (cron) => ({ reconciliation: { cron } })],
+      ['idempotency.purgeCron', (cron) => ({ idempotency: { purgeCron: cron } })],
+      ['audit.verifyCron', (cron) => ({ audit: { verifyCron: cron } })],
+    ];
+    // The first four have five fields, so the old five-fields pattern let them through.
+    const refused: [string, string][] = [
+      ['61 * * * *', 'a minute past 59'],
+      ['0 24 * * *', 'an hour past 23'],
+      ['0 3 30 2 *', 'a 30 February that never comes'],
+      ['a b c d e', 'words'],
+      ['@sometimes', 'an unknown nickname'],
+      ['0 3 * *', 'four fields (cron-parser alone reads them as hour 0 of day 3)'],
+      ['*/10 * * * * *', 'six fields (a seconds field, firing every 10 s)'],
+    ];
+    for (const [cron, what] of refused) {
+      it(`when a schedule is ${what} ("${cron}"), then start-up stops naming the setting`, () => {
+        for (const [setting, override] of settings) {
+          expect(() => loadConfig({ env: base, overrides: override(cron) }), setting).to.throw(ConfigError, new RegExp(`invalid setting ${setting.replace('.', '\\.')}: .*(cron expression|five fields)`));
+        }
+      });
+    }
+
+    // The old pattern refused the nicknames.
+    for (const cron of ['@daily', '@hourly', '0 3 * * MON-FRI', '*/15 * * * *', '0 3 L * *']) {
+      it(`when a schedule is "${cron}", then it is kept as given`, () => {
+        for (const [setting, override] of settings) {
+          const cfg = loadConfig({ env: base, overrides: override(cron) }) as unknown as Record<string, Record<string, unknown>>;
+          const [group, key] = setting.split('.');
+          expect(cfg[group][key], setting).to.equal(cron);
+        }
+      });
+    }
+  });
+
   it('when a court overrides a province fee, then its own amount applies and the rest come from the province', () => {
     const cfg = loadConfig({ env: base });
     expect(localFeesFor(cfg, '1421')).to.include({ divorce: 15000, otherNonProperty: 8000 });
