@@ -2,6 +2,9 @@
  * CSV as Stripe's report files and Postgres COPY write it (RFC 4180): fields quoted when they hold a
  * comma, quote or line break; in COPY's csv format an unquoted empty field is NULL, a quoted one ''.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
 import { formatYuan } from '../fees/money';
 
 export type Field = string | number | null | undefined;
@@ -41,57 +44,26 @@ export function downloadCsvLine(fields: readonly Field[]): string {
   return csvLine(fields.map(spreadsheetCell));
 }
 
+/** A report row is a few hundred bytes: a quote never closed fails the read here, not at the end of the file. */
+const MAX_ROW_BYTES = 1024 * 1024;
+
 /**
- * Streams CSV rows out of text chunks without holding more than one row at a time. Empty unquoted
- * fields come out as null (as COPY would read them).
+ * Streams CSV rows out of byte or text chunks with csv-parse, holding no more than a chunk and a
+ * row; every row must have as many fields as the first, as COPY requires. An empty field comes out
+ * as '', quoted or not: csv-parse tells them apart only through a per-field cast callback, which
+ * made it 14× slower (115-180 µs a 14-field report row against 9-13 µs without it, and 4-6 µs for
+ * the hand-written parser it replaced, on 100,000 rows). On a Postgres server a report file's rows
+ * never come through here (stage.ts hands its bytes to COPY), only its header.
  */
-export async function* parseCsv(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<(string | null)[]> {
-  const decoder = new TextDecoder('utf-8');
-  let row: (string | null)[] = [];
-  let field = '';
-  let quoted = false;
-  let inQuotes = false;
-  let pendingQuote = false;
-  const endField = () => {
-    row.push(field === '' && !quoted ? null : field);
-    field = '';
-    quoted = false;
-  };
-  for await (const chunk of chunks) {
-    // A streaming decode: a multi-byte character split across two chunks comes out whole.
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (pendingQuote) {
-        pendingQuote = false;
-        if (c === '"') {
-          field += '"';
-          continue;
-        }
-        inQuotes = false;
-      }
-      if (inQuotes) {
-        if (c === '"') pendingQuote = true;
-        else field += c;
-        continue;
-      }
-      if (c === '"') {
-        inQuotes = true;
-        quoted = true;
-      } else if (c === ',') {
-        endField();
-      } else if (c === '\n') {
-        endField();
-        yield row;
-        row = [];
-      } else if (c !== '\r') {
-        field += c;
-      }
-    }
-  }
-  if (field !== '' || quoted || row.length) {
-    endField();
-    yield row;
+export async function* parseCsv(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<string[]> {
+  const parser = parse({ bom: true, max_record_size: MAX_ROW_BYTES });
+  const feeding = pipeline(Readable.from(chunks, { objectMode: false }), parser);
+  feeding.catch(() => undefined);
+  try {
+    for await (const row of parser) yield row as string[];
+    await feeding;
+  } finally {
+    parser.destroy();
   }
 }
 

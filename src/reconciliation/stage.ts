@@ -172,7 +172,7 @@ export async function stageCsv(knex: Knex, embedded: boolean, table: string, bod
   }
   if (!head.toString('utf8').trim()) return 0;
   const header: string[] = [];
-  for await (const r of parseCsv([head])) for (const h of r) header.push(h ?? '');
+  for await (const r of parseCsv([head])) header.push(...r);
   const columns = header.map((h) => {
     const c = names[h.trim()];
     if (!c) throw new Error(`report file has an unexpected column "${h}"`);
@@ -188,7 +188,11 @@ export async function stageCsv(knex: Knex, embedded: boolean, table: string, bod
   }
   if (embedded) {
     const sink = rowSink(knex, true, table, columns);
-    for await (const row of parseCsv(remaining())) await sink.write(row);
+    for await (const row of parseCsv(remaining())) {
+      if (row.length !== columns.length) throw new Error(`report file has a row of ${row.length} fields under a header of ${columns.length}`);
+      // Stripe writes an absent value as an unquoted empty field, which COPY reads as NULL (it quotes no empty value).
+      await sink.write(row.map((v) => (v === '' ? null : v)));
+    }
     return sink.close();
   }
   const conn = (await knex.client.acquireConnection()) as { query(text: string): Promise<unknown> } & PooledClient;

@@ -305,24 +305,47 @@ describe('reconciliation: a court-day against the processor and the case records
     expect(again.outcome).to.equal('completed');
   });
 
-  it('when the source is Stripe\'s report, then its CSV file is streamed into the same matching', async () => {
-    const day = dayOf('2025-01-27');
-    const a = await settledOn(caseKey, day);
-    const b = await settledOn(caseKey, day);
-    const csv = [
-      'balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id,charge_id,payment_intent_id,payment_metadata[payment_id],payment_metadata[court_code],refund_metadata[refund_id],refund_metadata[court_code]',
-      `txn_r1,2025-01-26 20:00:00,cny,${(a.amount / 100).toFixed(2)},0.10,${((a.amount - 10) / 100).toFixed(2)},charge,${a.charge_id},${a.charge_id},${a.payment_intent_id},${a.public_id},${COURT},,`,
-      `txn_r2,2025-01-26 21:00:00,cny,${((b.amount + 1) / 100).toFixed(2)},0.10,${((b.amount - 9) / 100).toFixed(2)},charge,"${b.charge_id}",${b.charge_id},${b.payment_intent_id},${b.public_id},${COURT},,`,
-    ].join('\n') + '\n';
+  const REPORT_HEADER = 'balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id,charge_id,payment_intent_id,payment_metadata[payment_id],payment_metadata[court_code],refund_metadata[refund_id],refund_metadata[court_code]';
+  const stubReportFile = (csv: string) => {
     const stripe = nock('https://api.stripe.com');
     stripe.post('/v1/reporting/report_runs', (body) => String(JSON.stringify(body)).includes('balance_change_from_activity.itemized.3')).reply(200, { id: 'frr_1', object: 'reporting.report_run', status: 'pending', result: null });
     stripe.get('/v1/reporting/report_runs/frr_1').reply(200, { id: 'frr_1', object: 'reporting.report_run', status: 'succeeded', result: { id: 'file_1', object: 'file', url: 'https://files.stripe.com/v1/files/file_1/contents' } });
     stripe.get('/v1/payouts').query(true).reply(200, { object: 'list', has_more: false, data: [] });
     nock('https://files.stripe.com', { reqheaders: { authorization: 'Bearer sk_test_courtpay' } }).get('/v1/files/file_1/contents').reply(200, csv, { 'content-type': 'text/csv' });
+  };
+
+  it('when the source is Stripe\'s report, then its CSV file is streamed into the same matching', async () => {
+    const day = dayOf('2025-01-27');
+    const a = await settledOn(caseKey, day);
+    const b = await settledOn(caseKey, day);
+    const csv = [
+      REPORT_HEADER,
+      `txn_r1,2025-01-26 20:00:00,cny,${(a.amount / 100).toFixed(2)},0.10,${((a.amount - 10) / 100).toFixed(2)},charge,${a.charge_id},${a.charge_id},${a.payment_intent_id},${a.public_id},${COURT},,`,
+      `txn_r2,2025-01-26 21:00:00,cny,${((b.amount + 1) / 100).toFixed(2)},0.10,${((b.amount - 9) / 100).toFixed(2)},charge,"${b.charge_id}",${b.charge_id},${b.payment_intent_id},${b.public_id},${COURT},,`,
+    ].join('\n') + '\n';
+    stubReportFile(csv);
     const r = await reconcile(day.date, { config: configWith({ source: 'report' }) });
     if (r.outcome !== 'completed') throw new Error(`${r.outcome} ${r.outcome === 'failed' ? r.run.failure_reason : ''}`);
     expect(r.run.source).to.equal('report');
     expect(await kinds(r.run.id)).to.deep.equal(['amount_mismatch:open']);
     expect((r.run.totals as any)).to.include({ lines: 2, processorFees: 20, grossCollected: a.amount + b.amount + 1 });
+  });
+
+  it('when a row of Stripe\'s report file lacks a field, then the run fails saying so on either database, and finds and stages nothing', async () => {
+    const day = dayOf('2025-01-28');
+    const a = await settledOn(caseKey, day);
+    const b = await settledOn(caseKey, day);
+    const line = (p: typeof a, n: number) => `txn_s${n},2025-01-27 20:00:00,cny,${(p.amount / 100).toFixed(2)},0.10,${((p.amount - 10) / 100).toFixed(2)},charge,${p.charge_id},${p.charge_id},${p.payment_intent_id},${p.public_id},${COURT},,`;
+    // The second line is one comma short: 13 fields under a header of 14.
+    stubReportFile([REPORT_HEADER, line(a, 1), line(b, 2).slice(0, -1)].join('\r\n') + '\r\n');
+    const r = await reconcile(day.date, { config: configWith({ source: 'report' }) });
+    expect(r.outcome).to.equal('failed');
+    if (r.outcome !== 'failed') return;
+    // COPY on a server, csv-parse on the embedded database.
+    expect(r.run.failure_reason).to.match(/missing data for column|Invalid Record Length: expect 14, got 13/);
+    expect(r.run.totals).to.equal(null);
+    expect(await itemsOf(r.run.id)).to.deep.equal([]);
+    const stages = await testEnv().knex.raw(`select count(*)::int as n from pg_tables where tablename like 'reconciliation_stage_${r.run.id}%'`);
+    expect(stages.rows[0].n).to.equal(0);
   });
 });
