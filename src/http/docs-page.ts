@@ -43,14 +43,14 @@ function notes(s: Schema): string {
 }
 
 /** An object's fields as a table; another schema as one line of type. */
-function fields(s: Schema | undefined, caption: string): string {
+function fields(s: Schema | undefined, caption: string, mark = 'required'): string {
   if (!s) return '';
   if (s.type !== 'object' || !s.properties) return `<p>${esc(caption)}: ${typeOf(s)}</p>`;
   const required = new Set<string>(s.required ?? []);
   const rows = Object.entries(s.properties as Record<string, Schema>)
     .map(([name, f]) => `<tr><td><code>${esc(name)}</code></td><td>${typeOf(f)}</td><td>${required.has(name) ? 'yes' : ''}</td><td>${notes(f)}</td></tr>`)
     .join('');
-  return `<div class="table-scroll"><table><caption>${esc(caption)}</caption><thead><tr><th>field</th><th>type</th><th>always</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<div class="table-scroll"><table><caption>${caption}</caption><thead><tr><th>field</th><th>type</th><th>${esc(mark)}</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function who(op: Operation): string {
@@ -60,7 +60,7 @@ function who(op: Operation): string {
   return (roles === 'any_key' ? 'any valid key' : `roles: ${[roles].flat().map((r) => `<code>${esc(r)}</code>`).join(', ')}`) + via;
 }
 
-function operation(method: string, path: string, op: Operation): string {
+function operation(method: string, path: string, op: Operation, components: Record<string, Schema>): string {
   const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
   const params = op.parameters?.length
     ? `<div class="table-scroll"><table><caption>Parameters</caption><thead><tr><th>name</th><th>in</th><th>type</th><th>required</th><th>notes</th></tr></thead><tbody>${op.parameters
@@ -68,13 +68,17 @@ function operation(method: string, path: string, op: Operation): string {
         .join('')}</tbody></table></div>`
     : '';
   const body = op.requestBody ? fields(op.requestBody.content['application/json']?.schema, 'Request body (application/json)') : '';
+  const responseFields = (schema: Schema) => {
+    const named = schema.$ref ? String(schema.$ref).slice(REF.length) : null;
+    return fields(named ? components[named] : schema, `Response body${named ? `: ${typeOf(schema)}` : ''}`, 'always');
+  };
   const entries = Object.entries(op.responses);
   const success = entries
     .filter(([status]) => Number(status) < 400)
     .map(([status, r]) => {
       const [type, media] = Object.entries(r.content ?? {})[0] ?? [];
       const head = `<h4><code>${esc(status)}</code> ${esc(r.description)}${type ? ` <span class="note">(${esc(type)})</span>` : ''}</h4>`;
-      return head + (media?.schema && type?.includes('json') ? fields(media.schema, 'Response body') : '');
+      return head + (media?.schema && type?.includes('json') ? responseFields(media.schema) : '');
     })
     .join('');
   const errors = entries.filter(([status]) => Number(status) >= 400);
@@ -132,8 +136,8 @@ export function renderDocs(spec: Schema): string {
 <code>Idempotency-Key</code> header. Errors are <code>application/problem+json</code> (<a href="#${anchor('Problem')}">Problem</a>) with a stable <code>code</code>.
 The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>
 <nav><h2>Contents</h2><ul>${tags.map((t) => `<li><a href="#tag-${esc(t)}">${esc(t)}</a></li>`).join('')}<li><a href="#schemas">objects</a></li></ul></nav>
-${tags.map((t) => `<h2 id="tag-${esc(t)}">${esc(t)}</h2>${byTag.get(t)!.map(([m, p, op]) => operation(m, p, op)).join('\n')}`).join('\n')}
+${tags.map((t) => `<h2 id="tag-${esc(t)}">${esc(t)}</h2>${byTag.get(t)!.map(([m, p, op]) => operation(m, p, op, Object.fromEntries(schemas))).join('\n')}`).join('\n')}
 <h2 id="schemas">Objects</h2>
-${schemas.map(([name, s]) => `<section class="op" id="${esc(anchor(name))}"><h3>${esc(name)}</h3>${fields(s, name)}</section>`).join('\n')}
+${schemas.map(([name, s]) => `<section class="op" id="${esc(anchor(name))}"><h3>${esc(name)}</h3>${fields(s, esc(name), 'always')}</section>`).join('\n')}
 </main></body></html>`;
 }

@@ -63,18 +63,21 @@ function describe(schema: Joi.Schema | undefined): Description | undefined {
 }
 
 const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
-const PROBLEM = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
-const JSON_TYPES = new Set(['application/json', undefined]);
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: PROBLEM_REF } } });
+/** The media types a route answers in (`produces` may name several: 'application/json, text/csv'). */
+const typesOf = (r: RouteDef) => (r.produces ?? 'application/json').split(/,\s*/);
+const isJson = (r: RouteDef) => typesOf(r).includes('application/json');
 
-/** One documented response: a JSON success with its declared schema; an error as the shared Problem; a page as text. */
+/** One documented response: a JSON success with its declared schema; an error as the shared Problem; a page or export as text. */
 function responseOf(r: RouteDef, status: number, doc: string | ResponseDoc): Record<string, unknown> {
   const { description, schema } = typeof doc === 'string' ? { description: doc, schema: undefined } : doc;
-  if (schema) return { description, content: { [r.produces ?? 'application/json']: { schema } } };
-  if (status >= 300 && status < 400) return { description, headers: { Location: { schema: { type: 'string' } } } };
-  if (status >= 400 && JSON_TYPES.has(r.produces)) return { description, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
-  if (!JSON_TYPES.has(r.produces)) return { description, content: { [r.produces!]: { schema: { type: 'string' } } } };
-  // A JSON success described only in prose: the document says so, and a test refuses it.
-  return { description, content: { 'application/json': {} } };
+  const text = (t: string) => [t, { schema: { type: 'string' } }];
+  if (status >= 300 && status < 400 && !schema) return { description, headers: { Location: { schema: { type: 'string' } } } };
+  if (status >= 400 && !schema && isJson(r)) return { description, content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+  const content = Object.fromEntries(
+    typesOf(r).map((t) => (t !== 'application/json' ? text(t) : schema ? [t, { schema }] : [t, {}])), // JSON in prose only: a test refuses it
+  );
+  return { description, content };
 }
 
 export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Schema {
@@ -90,9 +93,12 @@ export function buildOpenApi(routes: readonly RouteDef[], serverUrl: string): Sc
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, doc] of Object.entries(r.responses)) responses[status] = responseOf(r, Number(status), doc);
-    if (r.access !== 'public') Object.assign(responses, { 401: PROBLEM, 403: PROBLEM });
-    if (r.params || r.query || r.body) responses[422] = PROBLEM;
-    if (r.params && JSON_TYPES.has(r.produces)) responses[404] ??= { ...PROBLEM, description: 'not found' };
+    if (r.access !== 'public') {
+      responses[401] ??= problem('no valid API key' + (r.sessions ? ' or staff session' : ''));
+      responses[403] ??= problem('the caller\'s role or courts do not allow it');
+    }
+    if (r.params || r.query || r.body) responses[422] ??= problem('the request does not validate: `errors` names each field');
+    if (r.params && isJson(r)) responses[404] ??= problem('not found');
     (paths[r.path] ??= {})[r.method] = {
       summary: r.summary,
       tags: [r.tag],

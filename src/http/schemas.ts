@@ -165,9 +165,13 @@ const runFields = {
   startedAt: instant,
   finishedAt: ninstant,
   failureReason: nstr(),
-  totals: { type: 'object', nullable: true, description: 'only once completed' },
-  checks: { type: 'object', nullable: true },
-  counts: { type: 'object', description: 'discrepancy lines by kind (one run)' },
+  totals: { type: 'object', nullable: true, description: 'gross collected, refunded, processor fees, net, clearing, payouts: only once completed' },
+  checks: { type: 'object', nullable: true, description: 'healing, other days, case records' },
+  counts: {
+    type: 'object',
+    description: 'discrepancy lines by kind',
+    additionalProperties: obj({ total: int, open: int, healed: int, resolved: int }),
+  },
 };
 
 const staffFields = {
@@ -240,33 +244,48 @@ export const COMPONENTS = {
     },
     { open: true },
   ),
-  Quote: obj(
-    { courtCode: str(), amount: fen(), currency: str(), scheduleVersion: str(), breakdown: { type: 'array', items: { type: 'object' } } },
-    { open: true },
-  ),
-  Court: obj({ code: str(), name: str(), level: str(), timeZone: str(), designation: nstr() }, { open: true }),
-  ReconciliationRun: obj(runFields, { optional: ['counts'], open: true }),
+  Quote: obj({
+    courtCode: str(), amount: fen('due: the statutory amount × factor, rounded once half-up'), statutoryAmount: fen('before any halving'), currency: str(),
+    scheduleVersion: str(), feeKind: str(), breakdown: { type: 'array', items: ref('BreakdownLine') }, halved: bool,
+    halvingReasons: { type: 'array', items: str() }, factor: str('"1", "1/2", "1/3"'),
+  }),
+  BreakdownLine: obj({
+    from: fen(), to: nfen(), rate: str(), rateBps: { type: 'integer', nullable: true },
+    amount: { type: 'number', description: 'fen before the factor and the final rounding (display only)' }, label: str(),
+  }),
+  Court: obj({ code: str(), name: str(), level: str(), timeZone: str(), designation: nstr() }),
+  ReconciliationRun: obj(runFields, { optional: ['counts'] }),
   ReconciliationItem: obj(
     {
       id: str(), runId: str(), courtCode: nstr(), kind: str(), status: str(), grade: nstr(), caseNumber: nstr(), invoiceId: nstr(), paymentId: nstr(),
       refundId: nstr(), balanceTransactionId: nstr(), processorObjectId: nstr(), paymentIntentId: nstr(), payoutId: nstr(),
-      expectedAmount: nfen(), actualAmount: nfen(), currency: nstr(), detail: anyJson,
-      resolution: obj({ note: nstr(), by: nstr(), at: instant, person }, { nullable: true, open: true }),
-      proposal: { type: 'object', nullable: true }, createdAt: instant,
+      expectedAmount: nfen(), actualAmount: nfen(), currency: nstr(), detail: nstr('what differs, in words'),
+      resolution: obj({ note: nstr(), by: nstr(), at: instant, person }, { nullable: true }),
+      proposal: { type: 'object', nullable: true, description: 'over the second-person amount: who proposed resolving it, with what note' },
+      createdAt: instant,
     },
-    { open: true },
   ),
   CallbackEndpoint: obj(
     {
       id: str('cbe_…'), url: str(), description: nstr(), courtCodes: courts, eventTypes: { type: 'array', items: str() }, enabled: bool,
-      createdAt: instant, updatedAt: instant, health: { type: 'object' },
+      createdAt: instant, updatedAt: instant,
+      health: obj({ pending: int, delivered: int, dead: int, lastDeliveredAt: ninstant, lastAttemptAt: ninstant, lastError: nstr() }),
       secret: nstr('shown this once (null on an Idempotency-Key replay)'), previousSecretsExpireAt: ninstant,
     },
-    { optional: ['health', 'secret', 'previousSecretsExpireAt'], open: true },
+    { optional: ['health', 'secret', 'previousSecretsExpireAt'] },
   ),
   CallbackMessage: obj(
-    { id: str('cbm_…'), endpointId: str(), type: str(), status: enumOf(['pending', 'delivered', 'dead']), body: anyJson, attempts: { type: 'array', items: { type: 'object' } } },
-    { optional: ['endpointId', 'body', 'attempts'], open: true },
+    {
+      id: str('cbm_…'), endpointId: str(), invoiceId: nstr(), type: str(), status: enumOf(['pending', 'delivered', 'dead']), attemptCount: int,
+      nextAttemptAt: ninstant, lastStatusCode: { type: 'integer', nullable: true }, lastError: nstr(), deliveredAt: ninstant, deadAt: ninstant, createdAt: instant,
+      body: { ...anyJson, description: 'exactly as sent (one message)' },
+      attempts: {
+        type: 'array',
+        description: 'one message',
+        items: obj({ attempt: int, at: instant, statusCode: { type: 'integer', nullable: true }, latencyMs: { type: 'integer', nullable: true }, error: nstr(), delivered: bool }),
+      },
+    },
+    { optional: ['body', 'attempts'] },
   ),
   Staff: obj(
     { ...staffFields, setPasswordUrl: nstr('shown this once (null on an Idempotency-Key replay)'), setPasswordExpiresAt: instant },
@@ -275,10 +294,10 @@ export const COMPONENTS = {
   Me: obj({ kind: enumOf(['api_key', 'session']), person, roles: { type: 'array', items: str() }, courts }),
   AuditEvent: obj(
     {
-      id: anyJson, occurredAt: instant, courtCode: nstr(), actor: obj({ type: str(), id: str() }, { open: true }), action: str(),
-      entity: obj({ type: str(), id: str() }, { open: true }), requestId: nstr(), before: anyJson, after: anyJson, chain: { type: 'object', nullable: true },
+      id: str('aud_…'), occurredAt: instant, courtCode: nstr(), actor: obj({ type: str(), id: str() }), action: str(),
+      entity: obj({ type: str(), id: str() }), requestId: nstr(), before: anyJson, after: anyJson,
+      chain: obj({ name: str(), seq: int, hash: str() }, { nullable: true }),
     },
-    { open: true },
   ),
   Status: obj({ status: str() }),
   WebhookReceipt: obj({ received: { type: 'boolean', enum: [true] }, duplicate: bool, status: str() }, { open: true }),

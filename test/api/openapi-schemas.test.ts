@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import nock from 'nock';
 import { aCase, anInvoice, aPayment, api, auth, enc } from '../support/builders';
 import { keyFor, testEnv } from '../support/env';
+import { COURT, dayOf, lineFor, settledOn, stubProcessorDay } from '../support/reconciliation-fixtures';
 import { aRefund, expectStripeStubsUsed, formBody, stripeApi } from '../support/stripe';
 
 type Spec = { servers: { url: string }[]; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
@@ -111,6 +112,58 @@ describe('the OpenAPI document describes what the API answers', () => {
     const { paymentUrl: _dropped, ...withoutLink } = detail.body;
     expect(invoiceSchema(withoutLink)).to.equal(false);
     expect(nock.isDone()).to.equal(true);
+  });
+
+  it('when a case, a quote, a remission, a reconciliation run and its lines, a callback endpoint, a member of staff and the audit trail are answered, then each validates against its schema', async () => {
+    const cs = await keyFor('case_system');
+    const finance = await keyFor('finance');
+    const admin = await keyFor('admin');
+    const caseNumber = `(2026)晋0105民初${Date.now() % 100000}号`;
+    const registered = await api().put(`/v1/cases/${enc(caseNumber)}`).set(auth(cs)).send({ courtCode: '1411', caseType: 'civil', title: 'A v B', parties: [{ name: 'A', role: 'plaintiff' }] });
+    expect(registered.status, registered.text).to.equal(201);
+    expectValid('put', '/v1/cases/{caseNumber}', registered);
+    expectValid('post', '/v1/fees/quote', await api().post('/v1/fees/quote').set(auth(cs)).send({ courtCode: '1411', feeKind: 'acceptance_property', claimAmount: 12_345_600 }).expect(200));
+    const invoice = await anInvoice(cs, caseNumber);
+    const remitted = await api().post(`/v1/invoices/${invoice.id}/remissions`).set(auth(cs)).send({ kind: 'reduction', decisionRef: '(2026)晋0105司救1号', decidedBy: '审判员 张三', decidedAt: '2026-01-05', reductionPercent: 50 });
+    expect(remitted.status, remitted.text).to.equal(200);
+    expectValid('post', '/v1/invoices/{invoiceId}/remissions', remitted);
+
+    const day = dayOf('2024-11-19');
+    const p = await settledOn(cs, day);
+    stubProcessorDay([lineFor(day, p, { amount: p.amount + 50 })]);
+    const ran = await api().post('/v1/reconciliations').set(auth(finance)).send({ date: day.date, courtCode: COURT });
+    expect(ran.status, ran.text).to.equal(201);
+    expectValid('post', '/v1/reconciliations', ran);
+    const run = ran.body.data[0];
+    expectValid('get', '/v1/reconciliations', await api().get('/v1/reconciliations').query({ date: day.date, courtCode: COURT }).set(auth(finance)).expect(200));
+    expectValid('get', '/v1/reconciliations/{runId}', await api().get(`/v1/reconciliations/${run.id}`).set(auth(finance)).expect(200));
+    const items = await api().get(`/v1/reconciliations/${run.id}/items`).set(auth(finance)).expect(200);
+    expect(items.body.data).to.have.length(1);
+    expectValid('get', '/v1/reconciliations/{runId}/items', items);
+    const resolved = await api().post(`/v1/reconciliation-items/${items.body.data[0].id}/resolve`).set(auth(finance)).send({ note: 'bank fee' });
+    expect(resolved.status, resolved.text).to.equal(200);
+    expectValid('post', '/v1/reconciliation-items/{itemId}/resolve', resolved);
+
+    const endpoint = await api().post('/v1/callback-endpoints').set(auth(admin)).send({ url: 'http://127.0.0.1:9/cb', courtCodes: ['1411'], eventTypes: ['invoice.issued'] });
+    expect(endpoint.status, endpoint.text).to.equal(201);
+    await anInvoice(cs, caseNumber);
+    const messages = await api().get('/v1/callback-messages').query({ endpointId: endpoint.body.id }).set(auth(admin)).expect(200);
+    expect(messages.body.data).to.have.length(1);
+    expectValid('get', '/v1/callback-messages', messages);
+    expectValid('get', '/v1/callback-messages/{messageId}', await api().get(`/v1/callback-messages/${messages.body.data[0].id}`).set(auth(admin)).expect(200));
+    expectValid('post', '/v1/callback-endpoints', endpoint);
+    expectValid('get', '/v1/callback-endpoints/{endpointId}', await api().get(`/v1/callback-endpoints/${endpoint.body.id}`).set(auth(admin)).expect(200));
+    expectValid('get', '/v1/callback-endpoints', await api().get('/v1/callback-endpoints').set(auth(admin)).expect(200));
+    expectValid('post', '/v1/callback-endpoints/{endpointId}/rotate-secret', await api().post(`/v1/callback-endpoints/${endpoint.body.id}/rotate-secret`).set(auth(admin)).expect(200));
+
+    const login = `docs${Date.now() % 1_000_000}`;
+    const staff = await api().post('/v1/staff').set(auth(admin)).send({ login, name: '王芳', roles: ['clerk'], courts: ['1411'] });
+    expect(staff.status, staff.text).to.equal(201);
+    expectValid('post', '/v1/staff', staff);
+    expectValid('get', '/v1/staff', await api().get('/v1/staff').set(auth(admin)).expect(200));
+    const audit = await api().get('/v1/audit-events').query({ entity: `invoice:${invoice.id}` }).set(auth(finance)).expect(200);
+    expect(audit.body.data.length).to.be.greaterThan(0);
+    expectValid('get', '/v1/audit-events', audit);
   });
 
   it('when a request is refused, then the problem it answers validates against the shared Problem schema', async () => {
