@@ -200,12 +200,12 @@ export const COMPONENTS = {
     { optional: ['detail', 'errors', 'type'], open: true },
   ),
   InvoiceSummary: obj(summaryFields),
-  Invoice: obj({ ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: {} }, remissions: { type: 'array', items: ref('Remission') } }),
+  Invoice: obj({ ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: ref('BreakdownLine') }, remissions: { type: 'array', items: ref('Remission') } }),
   InvoiceDetail: obj({
-    ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: {} }, remissions: { type: 'array', items: ref('Remission') },
+    ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: ref('BreakdownLine') }, remissions: { type: 'array', items: ref('Remission') },
     payments: { type: 'array', items: ref('Payment') }, refunds: { type: 'array', items: ref('Refund') },
   }),
-  InvoiceWithRemission: obj({ ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: {} }, remissions: { type: 'array', items: ref('Remission') }, remission: ref('Remission') }),
+  InvoiceWithRemission: obj({ ...summaryFields, basis: { type: 'object' }, breakdown: { type: 'array', items: ref('BreakdownLine') }, remissions: { type: 'array', items: ref('Remission') }, remission: ref('Remission') }),
   Remission: obj(remissionFields),
   RemissionListed: obj({ ...remissionFields, invoiceId: str(), courtCode: str(), caseNumber: str() }, { open: true }),
   Payment: obj(paymentFields, { optional: ['invoiceId', 'caseNumber'] }),
@@ -301,5 +301,5 @@ export const COMPONENTS = {
   ),
   Status: obj({ status: str() }),
   WebhookReceipt: obj({ received: { type: 'boolean', enum: [true] }, duplicate: bool, status: str() }, { open: true }),
-  Landing: obj({ service: str(), description: str(), links: { type: 'array', items: obj({ rel: str(), href: str() }, { open: true }) } }, { open: true }),
+  Landing: obj({ service: str(), description: str(), links: { type: 'array', items: obj({ rel: str(), href: str() }) } }),
 } satisfies Record<string, JsonSchema>;

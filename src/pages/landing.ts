@@ -4,6 +4,7 @@
  * small JSON index for a client that asks for JSON. And the icon every browser asks for.
  */
 import type { RouteDef } from '../http/route';
+import { json, ref } from '../http/schemas';
 import { FAVICON_SVG } from './favicon';
 import { pickLang, type Lang } from './i18n';
 import { esc, page } from './layout';
@@ -70,7 +71,7 @@ export function landingRoutes(sandbox: boolean): RouteDef[] {
   return [
     {
       method: 'get', path: '/', summary: 'What this service is, linking the API reference, the staff console and (when it runs) the sandbox; JSON to Accept: application/json', tag: 'service', access: 'public',
-      produces: 'text/html', responses: { 200: 'HTML page (zh, or ?lang=en), or to Accept: application/json { service, description, links: [{ rel, href }] }' },
+      produces: 'text/html, application/json', responses: { 200: json('HTML page (zh, or ?lang=en), or to Accept: application/json { service, description, links: [{ rel, href }] }', ref('Landing')) },
       async read({ req, res }) {
         res.vary('Accept');
         if (req.accepts(['html', 'json']) === 'json') {

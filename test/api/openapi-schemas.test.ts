@@ -104,6 +104,7 @@ describe('the OpenAPI document describes what the API answers', () => {
     expectValid('get', '/v1/refunds', refunds);
     expectValid('get', '/v1/me', await api().get('/v1/me').set(auth(finance)).expect(200));
     expectValid('get', '/v1/courts', await api().get('/v1/courts').set(auth(finance)).expect(200));
+    expectValid('get', '/', await api().get('/').set('accept', 'application/json').expect(200));
     expectValid('get', '/v1/refund-reasons', await api().get('/v1/refund-reasons').set(auth(finance)).expect(200));
 
     // The schemas are closed: a field a presenter gains without the document fails, as does one it loses.
