@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { requireCaseNumber } from '../cases/cases';
+import { PARTY_ROLES, requireCaseNumber } from '../cases/cases';
 import { feeBasisKeys } from '../fees/routes';
 import type { RouteDef } from '../http/route';
 import { json, listOf, ref } from '../http/schemas';
@@ -15,7 +15,7 @@ const invoiceIdParam = Joi.object({ invoiceId: Joi.string().pattern(/^inv_[A-Za-
 /** Who pays an invoice; the case outcome's feeAllocation takes the same, the role given by the allocation. */
 export const payer = Joi.object({
   name: Joi.string().trim().min(1).max(200).required(),
-  role: Joi.string().valid('plaintiff', 'defendant', 'appellant', 'appellee', 'applicant', 'respondent', 'third_party', 'counterclaimant').required(),
+  role: Joi.string().valid(...PARTY_ROLES).required(),
   type: Joi.string().valid('natural_person', 'legal_person', 'other_organization'),
   email: Joi.string().email({ tlds: false }).max(200),
   phone: Joi.string().pattern(/^\+?[0-9 -]{5,20}$/),
