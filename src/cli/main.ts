@@ -5,7 +5,7 @@ import { loadConfig } from '../config';
 import { syncCourts } from '../courts/courts';
 import { openDatabase } from '../db';
 import { setLogLevel } from '../shared/logger';
-import { staffCommand } from '../staff/commands';
+import { staffCommand } from './staff';
 import { auditVerifyCommand } from './audit';
 
 const USAGE = `usage:
